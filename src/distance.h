@@ -1,0 +1,43 @@
+/*
+ * distance.h
+ *		Distance kernels over float4 arrays.
+ *
+ * This module is plain C (no PostgreSQL headers) so that it can be unit
+ * tested on its own.  Every kernel exists in a portable scalar version and,
+ * on x86-64, in AVX2+FMA and AVX-512 versions; OmenKernelsInit() picks the
+ * best one the CPU supports at run time, so the build never needs
+ * -march=native.
+ *
+ * All kernels accumulate in float and return the raw sum; callers apply the
+ * square root (L2) or the final arithmetic (cosine) themselves.
+ */
+#ifndef OMENDB_DISTANCE_H
+#define OMENDB_DISTANCE_H
+
+typedef struct OmenKernels
+{
+	const char *name;			/* "scalar", "avx2", "avx512" */
+	/* sum of (a[i] - b[i])^2 */
+	float		(*l2sq) (const float *a, const float *b, int n);
+	/* sum of a[i] * b[i] */
+	float		(*dot) (const float *a, const float *b, int n);
+	/* sum of |a[i] - b[i]| */
+	float		(*l1) (const float *a, const float *b, int n);
+	/* sum a*b, sum a*a and sum b*b in one pass */
+	void		(*cosine_parts) (const float *a, const float *b, int n,
+								 float *dot, float *norma, float *normb);
+} OmenKernels;
+
+/* The kernels in use; valid after OmenKernelsInit(). */
+extern OmenKernels omen_kernels;
+
+/* Select the fastest kernels this CPU supports. */
+extern void OmenKernelsInit(void);
+
+/*
+ * Every kernel set this CPU can run, best last; for tests and benchmarks.
+ * Returns the number of entries stored in *sets (at most 3).
+ */
+extern int	OmenKernelsAvailable(const OmenKernels **sets);
+
+#endif							/* OMENDB_DISTANCE_H */
