@@ -1,0 +1,307 @@
+# test/lib.sh: shell helpers shared by test/run.sh, test/demo.sh and
+# test/bench/fashion_mnist.sh.  Source it; it defines functions and a few
+# variables and runs nothing by itself.
+#
+# What the helpers do, in the order the scripts call them:
+#   omendb_init            locate the repository and PostgreSQL 15
+#   ensure_packages        apt-get install what a fresh Debian 12 lacks (root)
+#   setup_test_user        pick the unprivileged user that builds and runs servers
+#   make_workdir           fresh temp dir owned by that user, removed on exit
+#   copy_source            copy the checkout (tracked + untracked, not ignored)
+#   build_extension        make (as the test user), make install (as root)
+#   start_cluster          initdb + pg_ctl start in the temp dir, stopped on exit
+#
+# Environment overrides:
+#   PG_CONFIG            pg_config to build against (default PostgreSQL 15's)
+#   OMENDB_TEST_USER     unprivileged user when running as root (default omendb)
+#   OMENDB_KEEP_TMP=1    keep the temp dir (sources, cluster, logs) on exit
+#   OMENDB_PG_CONF       extra postgresql.conf lines for the throw-away cluster
+
+# ---------------------------------------------------------------- messages
+
+# Section header, so a long CI log can be skimmed.
+section() { printf '\n==> %s\n' "$*"; }
+
+# Informational line.
+note() { printf '    %s\n' "$*"; }
+
+# Error message and exit (the EXIT trap cleans up).
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Seconds since the epoch with fractions, for timings.
+now() { date +%s.%N; }
+
+# elapsed START: seconds since START, one decimal.
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---------------------------------------------------------------- set-up
+
+# omendb_init: set REPO_ROOT, PG_CONFIG, PGBIN, USER_PATH.
+omendb_init() {
+	REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	if [[ -z "${PG_CONFIG:-}" ]]; then
+		if [[ -x /usr/lib/postgresql/15/bin/pg_config ]]; then
+			PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+		else
+			PG_CONFIG=pg_config
+		fi
+	fi
+	if command -v "$PG_CONFIG" >/dev/null 2>&1; then
+		PGBIN=$("$PG_CONFIG" --bindir)
+	else
+		PGBIN=/usr/lib/postgresql/15/bin
+	fi
+	# PATH for commands run as the test user: PostgreSQL's binaries first,
+	# and nothing from the caller's (possibly root-only) directories.
+	USER_PATH="$PGBIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+	export PG_CONFIG
+	# Server settings from the caller's environment must not leak into
+	# the throw-away cluster's clients.
+	unset PGHOST PGPORT PGUSER PGDATABASE PGOPTIONS PGSERVICE PGPASSWORD \
+		PGHOSTADDR PGSSLMODE PGDATA 2>/dev/null || true
+	WORKDIR=""
+	CLUSTER_DATA=""
+}
+
+# is_root: true when running as root.
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+# missing_packages WHAT...: print the Debian packages needed for WHAT that
+# are not installed.  WHAT is any of: build tap dataset.
+missing_packages() {
+	local what pkgs=()
+	for what in "$@"; do
+		case $what in
+		build)
+			# PGXS makefiles come with the server headers.
+			if ! command -v "$PG_CONFIG" >/dev/null 2>&1 ||
+				[[ ! -f $("$PG_CONFIG" --pgxs 2>/dev/null || echo /nonexistent) ]]; then
+				pkgs+=(postgresql-server-dev-15)
+			fi
+			command -v make >/dev/null 2>&1 || pkgs+=(make)
+			command -v gcc >/dev/null 2>&1 || pkgs+=(gcc)
+			;;
+		tap)
+			perl -MIPC::Run -e 1 >/dev/null 2>&1 || pkgs+=(libipc-run-perl)
+			command -v prove >/dev/null 2>&1 || pkgs+=(perl)
+			;;
+		dataset)
+			[[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]] ||
+				pkgs+=(dataset-fashion-mnist)
+			;;
+		esac
+	done
+	if [[ ${#pkgs[@]} -gt 0 ]]; then
+		printf '%s\n' "${pkgs[@]}"
+	fi
+}
+
+# ensure_packages WHAT...: install what missing_packages reports, quietly.
+# Needs root; as a normal user, fail with the command to run.
+ensure_packages() {
+	local pkgs
+	mapfile -t pkgs < <(missing_packages "$@")
+	[[ ${#pkgs[@]} -eq 0 ]] && return 0
+	if ! is_root; then
+		die "missing Debian packages: ${pkgs[*]}
+       run this script as root (it installs them), or first run:
+       sudo apt-get install -y ${pkgs[*]}"
+	fi
+	section "installing ${pkgs[*]}"
+	local aptlog
+	aptlog=$(mktemp /tmp/omendb-apt.XXXXXX)
+	# Quiet on success; the whole apt output on failure.
+	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends "${pkgs[@]}"; } >"$aptlog" 2>&1; then
+		cat "$aptlog" >&2
+		rm -f "$aptlog"
+		die "apt-get install ${pkgs[*]} failed"
+	fi
+	rm -f "$aptlog"
+	# PG_CONFIG may only exist now.
+	omendb_init_pgbin
+	note "installed"
+}
+
+# omendb_init_pgbin: recompute PGBIN after packages were installed.
+omendb_init_pgbin() {
+	if command -v "$PG_CONFIG" >/dev/null 2>&1; then
+		PGBIN=$("$PG_CONFIG" --bindir)
+		USER_PATH="$PGBIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+	fi
+}
+
+# setup_test_user: set TEST_USER.  As root, the unprivileged user that
+# builds and runs the servers (created if missing); otherwise the caller.
+setup_test_user() {
+	if is_root; then
+		TEST_USER=${OMENDB_TEST_USER:-omendb}
+		if ! id "$TEST_USER" >/dev/null 2>&1; then
+			note "creating user $TEST_USER"
+			useradd --create-home --shell /bin/bash "$TEST_USER" ||
+				die "useradd $TEST_USER failed"
+		fi
+	else
+		TEST_USER=$(id -un)
+	fi
+}
+
+# as_user CMD...: run CMD as the test user with a clean PATH.  Variables
+# are passed with env: as_user env PGPORT=5 psql ...
+as_user() {
+	if is_root; then
+		runuser -u "$TEST_USER" -- env PATH="$USER_PATH" "$@"
+	else
+		env PATH="$USER_PATH" "$@"
+	fi
+}
+
+# check_install_access: a normal user can only "make install" into
+# directories it can write.
+check_install_access() {
+	is_root && return 0
+	local libdir extdir
+	libdir=$("$PG_CONFIG" --pkglibdir)
+	extdir=$("$PG_CONFIG" --sharedir)/extension
+	if [[ ! -w $libdir || ! -w $extdir ]]; then
+		die "make install needs root or write access to $libdir and $extdir
+       run as root (e.g. sudo bash $0); the build and the test servers
+       then run as the unprivileged user '${OMENDB_TEST_USER:-omendb}'"
+	fi
+}
+
+# make_workdir PREFIX: create WORKDIR, owned by the test user, and install
+# the EXIT trap that stops the cluster and removes WORKDIR.
+make_workdir() {
+	WORKDIR=$(mktemp -d "/tmp/${1:-omendb}.XXXXXX")
+	chmod 755 "$WORKDIR"
+	is_root && chown "$TEST_USER": "$WORKDIR"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# cleanup: EXIT trap.  Stops background jobs we started, the cluster, and
+# removes the temp dir.  Keeps the script's exit status.
+cleanup() {
+	local rc=$?
+	set +e
+	local pid
+	for pid in "${BACKGROUND_PIDS[@]:-}"; do
+		[[ -n $pid ]] && kill "$pid" 2>/dev/null
+	done
+	stop_cluster
+	if [[ -n ${WORKDIR:-} && -d $WORKDIR ]]; then
+		if [[ ${OMENDB_KEEP_TMP:-0} == 1 ]]; then
+			note "kept $WORKDIR (OMENDB_KEEP_TMP=1)"
+		else
+			rm -rf "$WORKDIR"
+		fi
+	fi
+	exit "$rc"
+}
+BACKGROUND_PIDS=()
+
+# copy_source: copy the checkout into $WORKDIR/src (tracked files plus
+# untracked ones that are not ignored), so builds never touch the checkout.
+copy_source() {
+	SRCDIR=$WORKDIR/src
+	mkdir -p "$SRCDIR"
+	if command -v git >/dev/null 2>&1 &&
+		git -c safe.directory='*' -C "$REPO_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+		# Files deleted in the working tree are still listed by ls-files -c.
+		(cd "$REPO_ROOT" &&
+			git -c safe.directory='*' ls-files -z -co --exclude-standard |
+			while IFS= read -r -d '' f; do
+				[[ -e $f ]] && printf '%s\0' "$f"
+			done | tar --null -T - -cf -) | tar -C "$SRCDIR" -xf -
+	else
+		(cd "$REPO_ROOT" && tar --exclude=.git -cf - .) | tar -C "$SRCDIR" -xf -
+	fi
+	is_root && chown -R "$TEST_USER": "$SRCDIR"
+	note "sources copied to $SRCDIR"
+}
+
+# build_extension: make as the test user (warnings visible), make install
+# as root (or as the caller if it may write the install directories).
+build_extension() {
+	section "build (make)"
+	# stdin from /dev/null: the install-script rule runs "cat" on its
+	# parts, which must never wait on a terminal.
+	as_user make -C "$SRCDIR" PG_CONFIG="$PG_CONFIG" -j"$(nproc)" </dev/null ||
+		die "make failed"
+	section "install (make install)"
+	env PATH="$USER_PATH" make -C "$SRCDIR" PG_CONFIG="$PG_CONFIG" install \
+		</dev/null >"$WORKDIR/install.log" 2>&1 || {
+		cat "$WORKDIR/install.log" >&2
+		die "make install failed"
+	}
+	note "installed into $("$PG_CONFIG" --pkglibdir) and $("$PG_CONFIG" --sharedir)/extension"
+}
+
+# free_port: print a TCP port nothing listens on.  The cluster listens on
+# a unix socket in its own directory only, but a free port keeps clients
+# from confusing it with anything else.
+free_port() {
+	local port tries
+	for tries in $(seq 1 100); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# start_cluster: initdb + start a throw-away server in $WORKDIR/data with
+# its unix socket in $WORKDIR.  Exports PGHOST and PGPORT.
+start_cluster() {
+	CLUSTER_DATA=$WORKDIR/data
+	section "start throw-away cluster"
+	as_user initdb -D "$CLUSTER_DATA" -A trust -E UTF8 --locale=C --no-sync \
+		>"$WORKDIR/initdb.log" 2>&1 || {
+		cat "$WORKDIR/initdb.log" >&2
+		die "initdb failed"
+	}
+	PGPORT=$(free_port)
+	# Speed over durability: this cluster is thrown away.
+	cat >>"$CLUSTER_DATA/postgresql.conf" <<-EOF
+
+		# omendb test cluster
+		port = $PGPORT
+		listen_addresses = ''
+		unix_socket_directories = '$WORKDIR'
+		fsync = off
+		synchronous_commit = off
+		full_page_writes = off
+		max_wal_size = 4GB
+		${OMENDB_PG_CONF:-}
+	EOF
+	as_user pg_ctl -D "$CLUSTER_DATA" -l "$WORKDIR/postgres.log" -w -t 60 start \
+		>/dev/null || {
+		tail -n 50 "$WORKDIR/postgres.log" >&2
+		CLUSTER_DATA=""
+		die "server did not start"
+	}
+	PGHOST=$WORKDIR
+	export PGHOST PGPORT
+	note "server running: PGHOST=$PGHOST PGPORT=$PGPORT (log $WORKDIR/postgres.log)"
+}
+
+# stop_cluster: stop the throw-away server if it runs.
+stop_cluster() {
+	[[ -n ${CLUSTER_DATA:-} && -f $CLUSTER_DATA/postmaster.pid ]] || return 0
+	as_user pg_ctl -D "$CLUSTER_DATA" -m fast -w stop >/dev/null 2>&1 ||
+		as_user pg_ctl -D "$CLUSTER_DATA" -m immediate -w stop >/dev/null 2>&1
+	CLUSTER_DATA=""
+}
+
+# upsql ARGS...: psql as the test user against the current server, quiet,
+# stopping at the first error.
+upsql() {
+	as_user env PGHOST="$PGHOST" PGPORT="$PGPORT" ${PGUSER:+PGUSER=$PGUSER} \
+		${PGDATABASE:+PGDATABASE=$PGDATABASE} PGOPTIONS="${PSQL_PGOPTIONS:-}" \
+		psql -X -q -v ON_ERROR_STOP=1 "$@"
+}
