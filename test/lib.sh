@@ -298,10 +298,122 @@ stop_cluster() {
 	CLUSTER_DATA=""
 }
 
-# upsql ARGS...: psql as the test user against the current server, quiet,
-# stopping at the first error.
-upsql() {
-	as_user env PGHOST="$PGHOST" PGPORT="$PGPORT" ${PGUSER:+PGUSER=$PGUSER} \
-		${PGDATABASE:+PGDATABASE=$PGDATABASE} PGOPTIONS="${PSQL_PGOPTIONS:-}" \
-		psql -X -q -v ON_ERROR_STOP=1 "$@"
+# client CMD...: run a PostgreSQL client program (psql, pgbench) against the
+# current server: our throw-away cluster (as the test user), or, when none
+# was started, whatever the caller's PGHOST/PGPORT/... name.  CLIENT_PGOPTIONS
+# adds to PGOPTIONS (e.g. "-c enable_indexscan=off").
+client() {
+	if [[ -n ${CLUSTER_DATA:-} ]]; then
+		as_user env PGHOST="$PGHOST" PGPORT="$PGPORT" \
+			PGDATABASE="${PGDATABASE:-postgres}" \
+			PGOPTIONS="${CLIENT_PGOPTIONS:-}" "$@"
+	else
+		env PGOPTIONS="${PGOPTIONS:-} ${CLIENT_PGOPTIONS:-}" "$@"
+	fi
+}
+
+# upsql ARGS...: quiet psql that stops at the first error.
+upsql() { client psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# sql1 QUERY: the single value QUERY returns.
+sql1() { upsql -At -c "$1"; }
+
+# ---------------------------------------------------------------- data
+
+FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist
+
+# load_fashion_mnist ROWS: (re)create items(id, embedding vector(784)) with
+# the first ROWS training images and queries(id, embedding) with all 10,000
+# test images, then VACUUM ANALYZE both.
+load_fashion_mnist() {
+	local rows=$1 loader=$REPO_ROOT/test/fashion_mnist.pl t0
+	[[ -f $FASHION_MNIST_DIR/train-images-idx3-ubyte.gz ]] ||
+		die "Fashion-MNIST not found in $FASHION_MNIST_DIR (apt-get install dataset-fashion-mnist)"
+	section "load Fashion-MNIST: $rows training images into items, 10000 test images into queries"
+	t0=$(now)
+	upsql <<-'EOF'
+		SET client_min_messages = warning;
+		CREATE EXTENSION IF NOT EXISTS omendb;
+		DROP TABLE IF EXISTS items, queries CASCADE;
+		CREATE TABLE items (id int, embedding vector(784));
+		CREATE TABLE queries (id int, embedding vector(784));
+	EOF
+	# The loader runs as the caller (it reads the dataset), psql as the
+	# test user; the data goes through the pipe.
+	perl "$loader" --set train --limit "$rows" |
+		upsql -c "COPY items (id, embedding) FROM STDIN"
+	perl "$loader" --set test |
+		upsql -c "COPY queries (id, embedding) FROM STDIN"
+	upsql <<-'EOF'
+		ALTER TABLE items ADD PRIMARY KEY (id);
+		ALTER TABLE queries ADD PRIMARY KEY (id);
+		VACUUM ANALYZE items;
+		VACUUM ANALYZE queries;
+	EOF
+	LOAD_SECONDS=$(elapsed "$t0")
+	note "loaded $(sql1 'SELECT count(*) FROM items') rows in $LOAD_SECONDS s"
+}
+
+# create_knn_helpers: knn_run(nq, k) runs the k-NN query for queries 1..nq
+# one at a time, as an application would, and returns each query's result
+# ids and its latency in ms.  Whether the index is used is up to the
+# session's settings (enable_indexscan, diskann.query_search_list_size).
+create_knn_helpers() {
+	upsql <<-'EOF'
+		CREATE OR REPLACE FUNCTION knn_run(nq int, k int,
+			OUT qid int, OUT ids int[], OUT ms float8)
+		RETURNS SETOF record LANGUAGE plpgsql AS $$
+		DECLARE
+			v vector;
+			t0 timestamptz;
+		BEGIN
+			FOR qid, v IN SELECT q.id, q.embedding FROM queries q
+					WHERE q.id <= nq ORDER BY q.id LOOP
+				t0 := clock_timestamp();
+				ids := ARRAY(SELECT i.id FROM items i
+							 ORDER BY i.embedding <-> v LIMIT k);
+				ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
+				RETURN NEXT;
+			END LOOP;
+		END $$;
+
+		-- recall(result, truth): |result ∩ truth| / |truth|
+		CREATE OR REPLACE FUNCTION recall(result int[], truth int[])
+		RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+			SELECT count(*)::float8 / cardinality(truth)
+			FROM unnest(result) AS r(id) WHERE r.id = ANY (truth)
+		$$;
+	EOF
+}
+
+# has_diskann: true when the diskann access method exists.
+has_diskann() {
+	[[ $(sql1 "SELECT count(*) FROM pg_am WHERE amname = 'diskann'") == 1 ]]
+}
+
+# start_progress_monitor: print CREATE INDEX progress every few seconds
+# from a second connection, in the background, until stop_progress_monitor.
+start_progress_monitor() {
+	(
+		set +e
+		while sleep "${OMENDB_PROGRESS_INTERVAL:-5}"; do
+			client psql -X -At -F ' ' -c "
+				SELECT 'progress: ' || phase
+				       || CASE WHEN tuples_total > 0 THEN format(', tuples %s/%s (%s%%)',
+				              tuples_done, tuples_total, 100 * tuples_done / tuples_total) ELSE '' END
+				       || CASE WHEN blocks_total > 0 THEN format(', blocks %s/%s',
+				              blocks_done, blocks_total) ELSE '' END
+				FROM pg_stat_progress_create_index" 2>/dev/null |
+				sed 's/^/    /'
+		done
+	) &
+	PROGRESS_PID=$!
+	BACKGROUND_PIDS+=("$PROGRESS_PID")
+}
+
+stop_progress_monitor() {
+	[[ -n ${PROGRESS_PID:-} ]] || return 0
+	kill "$PROGRESS_PID" 2>/dev/null || true
+	wait "$PROGRESS_PID" 2>/dev/null || true
+	PROGRESS_PID=""
 }
