@@ -6,6 +6,7 @@
 
 #include "fmgr.h"
 
+#include "diskann.h"
 #include "distance.h"
 
 PG_MODULE_MAGIC;
@@ -21,4 +22,5 @@ void
 _PG_init(void)
 {
 	OmenKernelsInit();
+	DiskannInit();
 }

@@ -1,0 +1,43 @@
+-- The diskann index access method (install script part 2)
+
+CREATE FUNCTION diskannhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD diskann TYPE INDEX HANDLER diskannhandler;
+
+COMMENT ON ACCESS METHOD diskann IS 'DiskANN (Vamana graph) index for approximate nearest-neighbour search';
+
+-- Support function 1 of each operator class is the SQL distance function of
+-- its ORDER BY operator; the index derives its metric from it.
+
+CREATE OPERATOR CLASS vector_l2_ops
+	DEFAULT FOR TYPE vector USING diskann AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 l2_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING diskann AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING diskann AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_l1_ops
+	FOR TYPE vector USING diskann AS
+	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 l1_distance(vector, vector);
+
+-- Structural check: one row per problem, none when the index is healthy.
+CREATE FUNCTION diskann_verify(index regclass) RETURNS SETOF text
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- Shape of an index.
+CREATE FUNCTION diskann_stats(index regclass,
+	OUT nodes bigint, OUT live_nodes bigint, OUT deleted_nodes bigint,
+	OUT pages bigint, OUT dimensions integer, OUT num_neighbors integer,
+	OUT layout text, OUT slot_size integer, OUT avg_out_degree float8,
+	OUT entry_point bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;

@@ -1,0 +1,295 @@
+/*
+ * diskann.c
+ *		The diskann access method's handler: capabilities, options,
+ *		settings, cost estimation and operator class validation.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "access/amvalidate.h"
+#include "access/htup_details.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_type.h"
+#include "commands/vacuum.h"
+#include "commands/progress.h"
+#include "diskann.h"
+#include "optimizer/optimizer.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/selfuncs.h"
+#include "utils/syscache.h"
+#include "utils/regproc.h"
+
+int			diskann_query_search_list_size = 100;
+int			diskann_iterative_scan = DISKANN_ITERATIVE_STRICT;
+int			diskann_max_scan_tuples = 20000;
+
+static relopt_kind diskann_relopt_kind;
+
+static const struct config_enum_entry iterative_scan_options[] = {
+	{"off", DISKANN_ITERATIVE_OFF, false},
+	{"relaxed_order", DISKANN_ITERATIVE_RELAXED, false},
+	{"strict_order", DISKANN_ITERATIVE_STRICT, false},
+	{NULL, 0, false}
+};
+
+/*
+ * DiskannInit
+ *		Register the index options and the diskann.* settings.  Called from
+ *		_PG_init once per backend.
+ */
+void
+DiskannInit(void)
+{
+	diskann_relopt_kind = add_reloption_kind();
+	add_int_reloption(diskann_relopt_kind, "num_neighbors",
+					  "Maximum out-degree of a graph node (R)",
+					  DISKANN_DEFAULT_NUM_NEIGHBORS, DISKANN_MIN_NUM_NEIGHBORS,
+					  DISKANN_MAX_NUM_NEIGHBORS, AccessExclusiveLock);
+	add_int_reloption(diskann_relopt_kind, "search_list_size",
+					  "Search list size used while building and inserting (L)",
+					  DISKANN_DEFAULT_SEARCH_LIST_SIZE, DISKANN_MIN_SEARCH_LIST_SIZE,
+					  DISKANN_MAX_SEARCH_LIST_SIZE, AccessExclusiveLock);
+	add_real_reloption(diskann_relopt_kind, "max_alpha",
+					   "Alpha of RobustPrune in the second build pass",
+					   DISKANN_DEFAULT_MAX_ALPHA, DISKANN_MIN_MAX_ALPHA,
+					   DISKANN_MAX_MAX_ALPHA, AccessExclusiveLock);
+
+	DefineCustomIntVariable("diskann.query_search_list_size",
+							"Search list size of an index scan",
+							"Larger values find more of the true nearest neighbours, more slowly.",
+							&diskann_query_search_list_size,
+							100, 1, 10000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("diskann.iterative_scan",
+							 "Whether a scan keeps walking the graph when the executor asks for more rows",
+							 "strict_order returns rows in distance order; relaxed_order may return "
+							 "them slightly out of order but finds more; off stops after "
+							 "diskann.query_search_list_size rows.",
+							 &diskann_iterative_scan,
+							 DISKANN_ITERATIVE_STRICT, iterative_scan_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("diskann.max_scan_tuples",
+							"Maximum number of index tuples an iterative scan examines",
+							NULL, &diskann_max_scan_tuples,
+							20000, 1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("diskann");
+}
+
+/*
+ * diskannoptions
+ *		Parse and validate the WITH (...) options of an index.
+ */
+static bytea *
+diskannoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"num_neighbors", RELOPT_TYPE_INT, offsetof(DiskannOptions, num_neighbors)},
+		{"search_list_size", RELOPT_TYPE_INT, offsetof(DiskannOptions, search_list_size)},
+		{"max_alpha", RELOPT_TYPE_REAL, offsetof(DiskannOptions, max_alpha)},
+	};
+
+	return (bytea *) build_reloptions(reloptions, validate, diskann_relopt_kind,
+									  sizeof(DiskannOptions), tab, lengthof(tab));
+}
+
+/*
+ * diskanncostestimate
+ *		Estimate an index scan's cost.  The whole graph walk happens before
+ *		the first row comes back, so startup cost is total cost.  Without
+ *		an ORDER BY the index is useless and priced out.
+ */
+static void
+diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+					Cost *indexStartupCost, Cost *indexTotalCost,
+					Selectivity *indexSelectivity, double *indexCorrelation,
+					double *indexPages)
+{
+	GenericCosts costs;
+	double		ntuples = path->indexinfo->tuples;
+	double		visited;
+	int			L = diskann_query_search_list_size;
+
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = get_float8_infinity();
+		*indexTotalCost = get_float8_infinity();
+		*indexSelectivity = 0;
+		*indexCorrelation = 0;
+		*indexPages = 0;
+		return;
+	}
+
+	/*
+	 * A search expands about L nodes (more when iterative scans go on) and
+	 * computes a distance for each unvisited neighbour: roughly L * R / 2
+	 * distance computations, each reading one node's page.
+	 */
+	visited = Min(ntuples, (double) Max(L, 10) * DISKANN_DEFAULT_NUM_NEIGHBORS / 2.0);
+	if (ntuples < 1)
+		visited = 1;
+
+	MemSet(&costs, 0, sizeof(costs));
+	costs.numIndexTuples = visited;
+	genericcostestimate(root, path, loop_count, &costs);
+
+	/* pages of the graph are mostly cached and visited in no order */
+	*indexStartupCost = costs.indexTotalCost;
+	*indexTotalCost = costs.indexTotalCost;
+	*indexSelectivity = Min(1.0, visited / Max(ntuples, 1.0));
+	*indexCorrelation = 0;
+	*indexPages = costs.numIndexPages;
+}
+
+/*
+ * diskannvalidate
+ *		Check an operator class of the diskann AM: ORDER BY operators with
+ *		strategy 1 returning float8, and support function 1, a distance
+ *		function taking two values of the indexed type.
+ */
+static bool
+diskannvalidate(Oid opclassoid)
+{
+	bool		result = true;
+	HeapTuple	classtup;
+	Form_pg_opclass classform;
+	Oid			opfamilyoid;
+	Oid			opcintype;
+	char	   *opclassname;
+	CatCList   *proclist;
+	CatCList   *oprlist;
+
+	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	classform = (Form_pg_opclass) GETSTRUCT(classtup);
+	opfamilyoid = classform->opcfamily;
+	opcintype = classform->opcintype;
+	opclassname = NameStr(classform->opcname);
+
+	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+	for (int i = 0; i < proclist->n_members; i++)
+	{
+		Form_pg_amproc procform = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+		if (procform->amprocnum != 1 ||
+			!check_amproc_signature(procform->amproc, FLOAT8OID, true, 2, 2,
+									opcintype, opcintype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("operator class \"%s\" of access method diskann contains invalid support function %s",
+							opclassname, format_procedure(procform->amproc))));
+			result = false;
+		}
+	}
+
+	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (oprform->amopstrategy != 1 || oprform->amoppurpose != AMOP_ORDER ||
+			!check_amop_signature(oprform->amopopr, FLOAT8OID,
+								  oprform->amoplefttype, oprform->amoprighttype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("operator class \"%s\" of access method diskann contains invalid ORDER BY operator %s",
+							opclassname, format_operator(oprform->amopopr))));
+			result = false;
+		}
+	}
+
+	ReleaseCatCacheList(proclist);
+	ReleaseCatCacheList(oprlist);
+	ReleaseSysCache(classtup);
+	return result;
+}
+
+/*
+ * diskannbuildphasename
+ *		Names of the build's sub-phases in pg_stat_progress_create_index.
+ */
+static char *
+diskannbuildphasename(int64 phasenum)
+{
+	switch (phasenum)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case 2:
+			return "loading tuples";
+		case 3:
+			return "building graph (pass 1 of 2)";
+		case 4:
+			return "building graph (pass 2 of 2)";
+		case 5:
+			return "writing pages";
+		case 6:
+			return "inserting tuples on disk";
+		default:
+			return NULL;
+	}
+}
+
+PG_FUNCTION_INFO_V1(diskannhandler);
+
+/*
+ * diskannhandler
+ *		The index AM handler: what diskann can do and its callbacks.
+ */
+Datum
+diskannhandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
+
+	amroutine->amstrategies = 0;
+	amroutine->amsupport = 1;
+	amroutine->amoptsprocnum = 0;
+	amroutine->amcanorder = false;
+	amroutine->amcanorderbyop = true;
+	amroutine->amcanbackward = false;
+	amroutine->amcanunique = false;
+	amroutine->amcanmulticol = false;
+	amroutine->amoptionalkey = true;
+	amroutine->amsearcharray = false;
+	amroutine->amsearchnulls = false;
+	amroutine->amstorage = false;
+	amroutine->amclusterable = false;
+	amroutine->ampredlocks = false;
+	amroutine->amcanparallel = false;
+	amroutine->amcaninclude = false;
+	amroutine->amusemaintenanceworkmem = false;
+	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	amroutine->amkeytype = InvalidOid;
+
+	amroutine->ambuild = diskannbuild;
+	amroutine->ambuildempty = diskannbuildempty;
+	amroutine->aminsert = diskanninsert;
+	amroutine->ambulkdelete = diskannbulkdelete;
+	amroutine->amvacuumcleanup = diskannvacuumcleanup;
+	amroutine->amcanreturn = NULL;
+	amroutine->amcostestimate = diskanncostestimate;
+	amroutine->amoptions = diskannoptions;
+	amroutine->amproperty = NULL;
+	amroutine->ambuildphasename = diskannbuildphasename;
+	amroutine->amvalidate = diskannvalidate;
+	amroutine->amadjustmembers = NULL;
+	amroutine->ambeginscan = diskannbeginscan;
+	amroutine->amrescan = diskannrescan;
+	amroutine->amgettuple = diskanngettuple;
+	amroutine->amgetbitmap = NULL;
+	amroutine->amendscan = diskannendscan;
+	amroutine->ammarkpos = NULL;
+	amroutine->amrestrpos = NULL;
+	amroutine->amestimateparallelscan = NULL;
+	amroutine->aminitparallelscan = NULL;
+	amroutine->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(amroutine);
+}

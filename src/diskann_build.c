@@ -1,0 +1,633 @@
+/*
+ * diskann_build.c
+ *		CREATE INDEX for diskann: Vamana in memory, then pages.
+ *
+ * The heap is scanned once.  Vectors (in index form), heap TIDs and
+ * neighbour lists go into flat arrays while they fit in
+ * maintenance_work_mem.  The graph is built over them with two Vamana
+ * passes (alpha = 1, then alpha = max_alpha) from the medoid, written out
+ * page by page, and WAL-logged in bulk with log_newpage_range.
+ *
+ * If the table does not fit, the nodes collected so far are built and
+ * written as above, a NOTICE says so, and every further tuple is inserted
+ * into the on-disk graph (much slower, but it finishes).
+ */
+#include "postgres.h"
+
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "common/pg_prng.h"
+#include "diskann.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "vector.h"
+
+/* Sub-phases reported in pg_stat_progress_create_index (see diskann.c) */
+#define PHASE_LOAD			2
+#define PHASE_PASS1			3
+#define PHASE_PASS2			4
+#define PHASE_WRITE			5
+#define PHASE_DISK_INSERT	6
+
+/* The in-memory graph of a build */
+typedef struct MemGraph
+{
+	DiskannGraph g;				/* must be first */
+	float	   *vectors;		/* capacity x dimensions */
+	DiskannNode *neighbors;		/* capacity x R */
+	uint16	   *degree;			/* capacity */
+	ItemPointerData *tids;		/* capacity */
+	uint32		capacity;
+} MemGraph;
+
+typedef struct DiskannBuildState
+{
+	Relation	heap;
+	Relation	index;
+	DiskannLayout layout;
+	int			search_list_size;
+	double		max_alpha;
+	double		indtuples;		/* tuples indexed */
+	double		reltuples;
+
+	MemGraph	mem;
+	uint32		max_in_memory;	/* nodes that fit in maintenance_work_mem */
+
+	/* after overflowing memory: inserting on disk */
+	DiskannGraph *disk;
+
+	float	   *vecbuf;			/* one prepared vector */
+	MemoryContext tmpctx;		/* per-tuple */
+} DiskannBuildState;
+
+/* MemGraph callback: distance of a node to a vector */
+static float
+MemNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
+{
+	MemGraph   *mg = (MemGraph *) g;
+
+	return g->distfn(mg->vectors + (size_t) node * g->dimensions, vec, g->dimensions);
+}
+
+/* MemGraph callback: a node's out-neighbours */
+static int
+MemGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out)
+{
+	MemGraph   *mg = (MemGraph *) g;
+	int			n = mg->degree[node];
+
+	memcpy(out, mg->neighbors + (size_t) node * g->num_neighbors,
+		   sizeof(DiskannNode) * n);
+	return n;
+}
+
+/* MemGraph callback: replace a node's out-neighbours */
+static void
+MemSetNeighbors(DiskannGraph *g, DiskannNode node, const DiskannNode *nbrs, int n)
+{
+	MemGraph   *mg = (MemGraph *) g;
+
+	memmove(mg->neighbors + (size_t) node * g->num_neighbors, nbrs,
+			sizeof(DiskannNode) * n);
+	mg->degree[node] = n;
+}
+
+/* MemGraph callback: a node's vector, in place */
+static const float *
+MemGetVector(DiskannGraph *g, DiskannNode node, float *buf)
+{
+	MemGraph   *mg = (MemGraph *) g;
+
+	return mg->vectors + (size_t) node * g->dimensions;
+}
+
+/*
+ * MemGraphInit
+ *		Set up an empty in-memory graph with room for capacity nodes.
+ */
+static void
+MemGraphInit(DiskannBuildState *bs, uint32 capacity)
+{
+	MemGraph   *mg = &bs->mem;
+	int			dim = bs->layout.dimensions;
+	int			R = bs->layout.num_neighbors;
+
+	memset(mg, 0, sizeof(MemGraph));
+	mg->capacity = Max(capacity, 16);
+	mg->vectors = MemoryContextAllocHuge(CurrentMemoryContext,
+										 sizeof(float) * dim * (size_t) mg->capacity);
+	mg->neighbors = MemoryContextAllocHuge(CurrentMemoryContext,
+										   sizeof(DiskannNode) * R * (size_t) mg->capacity);
+	mg->degree = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(uint16) * (size_t) mg->capacity);
+	mg->tids = MemoryContextAllocHuge(CurrentMemoryContext,
+									  sizeof(ItemPointerData) * (size_t) mg->capacity);
+	mg->g.dimensions = dim;
+	mg->g.num_neighbors = R;
+	mg->g.search_list_size = bs->search_list_size;
+	mg->g.alpha = 1.0f;
+	mg->g.distfn = DiskannDistanceFunction(bs->layout.metric);
+	mg->g.node_distance = MemNodeDistance;
+	mg->g.get_neighbors = MemGetNeighbors;
+	mg->g.set_neighbors = MemSetNeighbors;
+	mg->g.get_vector = MemGetVector;
+	mg->g.entry_point = DISKANN_INVALID_NODE;
+	mg->g.num_nodes = 0;
+}
+
+/*
+ * MemGraphGrow
+ *		Double the in-memory graph's capacity, up to max_in_memory.
+ */
+static void
+MemGraphGrow(DiskannBuildState *bs)
+{
+	MemGraph   *mg = &bs->mem;
+	size_t		cap = Min((size_t) mg->capacity * 2, (size_t) bs->max_in_memory);
+	int			dim = bs->layout.dimensions;
+	int			R = bs->layout.num_neighbors;
+
+	mg->vectors = repalloc_huge(mg->vectors, sizeof(float) * dim * cap);
+	mg->neighbors = repalloc_huge(mg->neighbors, sizeof(DiskannNode) * R * cap);
+	mg->degree = repalloc_huge(mg->degree, sizeof(uint16) * cap);
+	mg->tids = repalloc_huge(mg->tids, sizeof(ItemPointerData) * cap);
+	mg->capacity = cap;
+}
+
+/*
+ * FindMedoid
+ *		The node closest to the centroid of all nodes: the entry point.
+ */
+static DiskannNode
+FindMedoid(MemGraph *mg)
+{
+	int			dim = mg->g.dimensions;
+	uint32		n = mg->g.num_nodes;
+	double	   *sum = palloc0(sizeof(double) * dim);
+	float	   *centroid = palloc(sizeof(float) * dim);
+	DiskannNode best = 0;
+	float		bestdist = 0;
+
+	for (uint32 i = 0; i < n; i++)
+	{
+		const float *v = mg->vectors + (size_t) i * dim;
+
+		for (int d = 0; d < dim; d++)
+			sum[d] += v[d];
+	}
+	for (int d = 0; d < dim; d++)
+		centroid[d] = (float) (sum[d] / n);
+	for (uint32 i = 0; i < n; i++)
+	{
+		float		dist = mg->g.node_distance(&mg->g, i, centroid);
+
+		if (i == 0 || dist < bestdist)
+		{
+			best = i;
+			bestdist = dist;
+		}
+	}
+	pfree(sum);
+	pfree(centroid);
+	return best;
+}
+
+/*
+ * BuildMemGraph
+ *		Vamana over the collected nodes: insert every node in random order
+ *		with alpha = 1 (medoid first), then refine every node with
+ *		alpha = max_alpha.
+ */
+static void
+BuildMemGraph(DiskannBuildState *bs)
+{
+	MemGraph   *mg = &bs->mem;
+	uint32		n = mg->g.num_nodes;
+	DiskannNode *order;
+	DiskannNode medoid;
+	pg_prng_state rng;
+
+	if (n == 0)
+		return;
+	memset(mg->degree, 0, sizeof(uint16) * n);
+	DiskannGraphInitScratch(&mg->g);
+
+	/* a random order, fixed per build, with the medoid first */
+	medoid = FindMedoid(mg);
+	order = palloc(sizeof(DiskannNode) * n);
+	for (uint32 i = 0; i < n; i++)
+		order[i] = i;
+	pg_prng_seed(&rng, 0x0DA7A1CE);
+	for (uint32 i = n - 1; i > 0; i--)
+	{
+		uint32		j = (uint32) pg_prng_uint64_range(&rng, 0, i);
+		DiskannNode t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (uint32 i = 0; i < n; i++)
+		if (order[i] == medoid)
+		{
+			order[i] = order[0];
+			order[0] = medoid;
+			break;
+		}
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_PASS1);
+	mg->g.alpha = 1.0f;
+	mg->g.entry_point = DISKANN_INVALID_NODE;
+	for (uint32 i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		DiskannInsertNode(&mg->g, order[i], mg->vectors + (size_t) order[i] * mg->g.dimensions);
+		if ((i & 1023) == 0)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, i);
+	}
+
+	if (bs->max_alpha > 1.0)
+	{
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_PASS2);
+		mg->g.alpha = (float) bs->max_alpha;
+		for (uint32 i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			DiskannRefineNode(&mg->g, order[i]);
+			if ((i & 1023) == 0)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, i);
+		}
+	}
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, n);
+	pfree(order);
+}
+
+/*
+ * FillMetaPage
+ *		Write the metapage contents for the build's layout into page.
+ */
+static void
+FillMetaPage(DiskannBuildState *bs, Page page, DiskannNode entry, uint32 nslots)
+{
+	DiskannMetaPage meta;
+
+	DiskannInitPage(page, DISKANN_PAGE_META);
+	meta = DiskannPageGetMeta(page);
+	memset(meta, 0, sizeof(DiskannMetaPageData));
+	meta->magic = DISKANN_MAGIC_NUMBER;
+	meta->version = DISKANN_LAYOUT_VERSION;
+	meta->dimensions = bs->layout.dimensions;
+	meta->metric = bs->layout.metric;
+	meta->payload = DISKANN_PAYLOAD_FLOAT32;
+	meta->layout = bs->layout.layout;
+	meta->num_neighbors = bs->layout.num_neighbors;
+	meta->search_list_size = bs->search_list_size;
+	meta->max_alpha = (float4) bs->max_alpha;
+	meta->slot_size = bs->layout.slot_size;
+	meta->slots_per_page = bs->layout.slots_per_page;
+	meta->entry_point = entry;
+	meta->num_slots = nslots;
+	meta->num_live = nslots;
+	meta->num_deleted = 0;
+	meta->num_free = 0;
+	((PageHeader) page)->pd_lower =
+		((char *) meta + sizeof(DiskannMetaPageData)) - (char *) page;
+}
+
+/*
+ * WriteMemGraph
+ *		Write the in-memory graph's nodes as slots into node pages,
+ *		starting at block 1, page by page.
+ */
+static void
+WriteMemGraph(DiskannBuildState *bs)
+{
+	MemGraph   *mg = &bs->mem;
+	const DiskannLayout *layout = &bs->layout;
+	char	   *slot = palloc0(layout->slot_size);
+	DiskannNodeHeader *hdr = (DiskannNodeHeader *) slot;
+	DiskannNode *nbrs = (DiskannNode *) (slot + layout->neighbors_offset);
+	Buffer		buf = InvalidBuffer;
+	BlockNumber curblk = InvalidBlockNumber;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
+	for (uint32 n = 0; n < mg->g.num_nodes; n++)
+	{
+		BlockNumber blkno;
+		uint32		offset;
+		uint32		done = 0;
+		int			deg = mg->degree[n];
+
+		CHECK_FOR_INTERRUPTS();
+		hdr->heaptid = mg->tids[n];
+		hdr->flags = DISKANN_NODE_LIVE;
+		hdr->num_neighbors = deg;
+		memcpy(nbrs, mg->neighbors + (size_t) n * layout->num_neighbors,
+			   sizeof(DiskannNode) * deg);
+		for (int i = deg; i < layout->num_neighbors; i++)
+			nbrs[i] = DISKANN_INVALID_NODE;
+		memcpy(slot + layout->vector_offset, mg->vectors + (size_t) n * layout->dimensions,
+			   sizeof(float) * layout->dimensions);
+
+		DiskannNodePosition(layout, n, &blkno, &offset);
+		while (done < layout->slot_size)
+		{
+			uint32		chunk = Min(layout->slot_size - done,
+									DISKANN_PAGE_DATA_SIZE - offset);
+
+			if (blkno != curblk)
+			{
+				if (BufferIsValid(buf))
+				{
+					MarkBufferDirty(buf);
+					UnlockReleaseBuffer(buf);
+				}
+				buf = DiskannNewNodePage(bs->index);
+				curblk = BufferGetBlockNumber(buf);
+				Assert(curblk == blkno);
+			}
+			memcpy(PageGetContents(BufferGetPage(buf)) + offset, slot + done, chunk);
+			done += chunk;
+			offset = 0;
+			blkno++;
+		}
+	}
+	if (BufferIsValid(buf))
+	{
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+	}
+	pfree(slot);
+}
+
+/*
+ * FlushMemGraph
+ *		Build the graph over the nodes collected so far and write it out.
+ */
+static void
+FlushMemGraph(DiskannBuildState *bs)
+{
+	BuildMemGraph(bs);
+	WriteMemGraph(bs);
+}
+
+/*
+ * SwitchToDisk
+ *		Memory is full: write what we have and insert the rest on disk.
+ */
+static void
+SwitchToDisk(DiskannBuildState *bs)
+{
+	MemGraph   *mg = &bs->mem;
+
+	ereport(NOTICE,
+			(errmsg("diskann graph no longer fits into maintenance_work_mem after %u tuples",
+					mg->g.num_nodes),
+			 errdetail("Building will take significantly more time."),
+			 errhint("Increase maintenance_work_mem to speed up builds.")));
+	FlushMemGraph(bs);
+	bs->disk = DiskannOpenDiskGraph(bs->index, &bs->layout, mg->g.entry_point,
+									mg->g.num_nodes, bs->search_list_size,
+									(float) bs->max_alpha, false);
+	pfree(mg->vectors);
+	pfree(mg->neighbors);
+	pfree(mg->degree);
+	pfree(mg->tids);
+	mg->vectors = NULL;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_DISK_INSERT);
+}
+
+/*
+ * DiskInsert
+ *		Append one node to the on-disk graph of a build and link it in.
+ */
+static void
+DiskInsert(DiskannBuildState *bs, ItemPointer tid, const float *vec)
+{
+	DiskannGraph *g = bs->disk;
+	DiskannNode node = g->num_nodes;
+
+	DiskannEnsureSlot(bs->index, &bs->layout, node);
+	DiskannWriteNewNode(bs->index, &bs->layout, node, tid, vec, false);
+	g->num_nodes++;
+	DiskannInsertNode(g, node, vec);
+}
+
+/*
+ * BuildCallback
+ *		Called for every heap tuple: collect its vector (or insert it on
+ *		disk once memory is full).  NULLs and, under cosine, zero vectors
+ *		are not indexed.
+ */
+static void
+BuildCallback(Relation index, ItemPointer tid, Datum *values,
+			  bool *isnull, bool tupleIsAlive, void *state)
+{
+	DiskannBuildState *bs = (DiskannBuildState *) state;
+	MemoryContext oldctx;
+	Vector	   *v;
+	bool		ok;
+
+	if (isnull[0])
+		return;
+
+	oldctx = MemoryContextSwitchTo(bs->tmpctx);
+	v = DatumGetVector(values[0]);
+	if (v->dim != (int) bs->layout.dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", bs->layout.dimensions, v->dim)));
+	ok = DiskannPrepareVector(bs->layout.metric, v->x, bs->vecbuf, v->dim);
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextReset(bs->tmpctx);
+	if (!ok)
+		return;
+
+	if (bs->disk == NULL && bs->mem.g.num_nodes >= bs->max_in_memory)
+		SwitchToDisk(bs);
+
+	if (bs->disk != NULL)
+		DiskInsert(bs, tid, bs->vecbuf);
+	else
+	{
+		MemGraph   *mg = &bs->mem;
+		uint32		n = mg->g.num_nodes;
+
+		if (n >= mg->capacity)
+			MemGraphGrow(bs);
+		memcpy(mg->vectors + (size_t) n * bs->layout.dimensions, bs->vecbuf,
+			   sizeof(float) * bs->layout.dimensions);
+		mg->tids[n] = *tid;
+		mg->degree[n] = 0;
+		mg->g.num_nodes++;
+	}
+	bs->indtuples++;
+	if (((uint64) bs->indtuples & 1023) == 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+}
+
+/*
+ * GetIndexDimensions
+ *		Dimensions of the indexed column, from its type modifier, with
+ *		clear errors for columns the index cannot hold.
+ */
+static int
+GetIndexDimensions(Relation index)
+{
+	int			dim = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column with a dimension count, for example vector(3).")));
+	if (dim > DISKANN_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for diskann index",
+						DISKANN_MAX_DIM)));
+	return dim;
+}
+
+/*
+ * InitBuildState
+ *		Read options, check them and work out the layout and memory budget.
+ */
+static void
+InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
+{
+	int			R = DiskannGetNumNeighbors(index);
+	size_t		per_node;
+
+	memset(bs, 0, sizeof(DiskannBuildState));
+	bs->heap = heap;
+	bs->index = index;
+	bs->search_list_size = DiskannGetSearchListSize(index);
+	bs->max_alpha = DiskannGetMaxAlpha(index);
+	if (bs->search_list_size < R)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_list_size must be greater than or equal to num_neighbors"),
+				 errdetail("search_list_size is %d, num_neighbors is %d.",
+						   bs->search_list_size, R)));
+	DiskannInitLayout(&bs->layout, GetIndexDimensions(index), DiskannGetMetric(index), R);
+
+	/* vector, edges, degree, TID and visited mark of each node */
+	per_node = sizeof(float) * bs->layout.dimensions + sizeof(DiskannNode) * R +
+		sizeof(uint16) + sizeof(ItemPointerData) + sizeof(uint32);
+	bs->max_in_memory = (uint32) Min((size_t) maintenance_work_mem * 1024 / per_node,
+									 (size_t) PG_UINT32_MAX - 1);
+	bs->max_in_memory = Max(bs->max_in_memory, 2);
+	bs->vecbuf = palloc(sizeof(float) * bs->layout.dimensions);
+	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "diskann build tuple",
+									   ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * WriteMetaPage
+ *		Fill block 0 (already allocated) with the final metapage.
+ */
+static void
+WriteMetaPage(DiskannBuildState *bs, DiskannNode entry, uint32 nslots)
+{
+	Buffer		buf = ReadBuffer(bs->index, DISKANN_METAPAGE_BLKNO);
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	FillMetaPage(bs, BufferGetPage(buf), entry, nslots);
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * diskannbuild
+ *		Build a new diskann index over heap.
+ */
+IndexBuildResult *
+diskannbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	DiskannBuildState bs;
+	Buffer		metabuf;
+	double		est;
+	DiskannNode entry;
+	uint32		nslots;
+	MemoryContext buildctx;
+	MemoryContext oldctx;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+	buildctx = AllocSetContextCreate(CurrentMemoryContext, "diskann build",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldctx = MemoryContextSwitchTo(buildctx);
+
+	InitBuildState(&bs, heap, index);
+
+	/* block 0: the metapage, filled in at the end */
+	metabuf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	Assert(BufferGetBlockNumber(metabuf) == DISKANN_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	FillMetaPage(&bs, BufferGetPage(metabuf), DISKANN_INVALID_NODE, 0);
+	MarkBufferDirty(metabuf);
+	UnlockReleaseBuffer(metabuf);
+
+	est = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples : 1024;
+	MemGraphInit(&bs, (uint32) Min(est, (double) bs.max_in_memory));
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) est);
+	bs.reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										  BuildCallback, &bs, NULL);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) bs.indtuples);
+
+	if (bs.disk == NULL)
+	{
+		FlushMemGraph(&bs);
+		entry = bs.mem.g.entry_point;
+		nslots = bs.mem.g.num_nodes;
+	}
+	else
+	{
+		entry = bs.disk->entry_point;
+		nslots = bs.disk->num_nodes;
+	}
+	WriteMetaPage(&bs, entry, nslots);
+
+	if (RelationNeedsWAL(index))
+		log_newpage_range(index, MAIN_FORKNUM, 0,
+						  RelationGetNumberOfBlocks(index), true);
+
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextDelete(buildctx);
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = bs.reltuples;
+	result->index_tuples = bs.indtuples;
+	return result;
+}
+
+/*
+ * diskannbuildempty
+ *		Write an empty index (just the metapage) to the init fork of an
+ *		unlogged index.
+ */
+void
+diskannbuildempty(Relation index)
+{
+	DiskannBuildState bs;
+	Buffer		buf;
+
+	InitBuildState(&bs, NULL, index);
+	buf = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	START_CRIT_SECTION();
+	FillMetaPage(&bs, BufferGetPage(buf), DISKANN_INVALID_NODE, 0);
+	MarkBufferDirty(buf);
+	log_newpage_buffer(buf, true);
+	END_CRIT_SECTION();
+	UnlockReleaseBuffer(buf);
+}
