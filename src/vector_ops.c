@@ -43,13 +43,9 @@ PG_FUNCTION_INFO_V1(vector_gt);
 PG_FUNCTION_INFO_V1(vector_cmp);
 
 /*
- * Fetch both vector arguments of a binary function into a and b; the
- * matching FREE_ARGS releases detoasted copies (index scans and sorts call
- * these functions many times in one memory context).
+ * Release detoasted copies of both arguments: index scans and sorts call
+ * these functions many times in one memory context.
  */
-#define GET_TWO_VECTORS() \
-	Vector	   *a = PG_GETARG_VECTOR_P(0); \
-	Vector	   *b = PG_GETARG_VECTOR_P(1)
 #define FREE_ARGS() \
 	do { \
 		PG_FREE_IF_COPY(a, 0); \
@@ -63,7 +59,8 @@ PG_FUNCTION_INFO_V1(vector_cmp);
 Datum
 l2_distance(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	double		result;
 
 	VectorCheckSameDims(a, b);
@@ -80,7 +77,8 @@ l2_distance(PG_FUNCTION_ARGS)
 Datum
 vector_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	double		result;
 
 	VectorCheckSameDims(a, b);
@@ -96,7 +94,8 @@ vector_l2_squared_distance(PG_FUNCTION_ARGS)
 Datum
 inner_product(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	double		result;
 
 	VectorCheckSameDims(a, b);
@@ -112,7 +111,8 @@ inner_product(PG_FUNCTION_ARGS)
 Datum
 vector_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	double		result;
 
 	VectorCheckSameDims(a, b);
@@ -129,7 +129,8 @@ vector_negative_inner_product(PG_FUNCTION_ARGS)
 Datum
 cosine_distance(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	float		dot;
 	float		norma;
 	float		normb;
@@ -159,7 +160,8 @@ cosine_distance(PG_FUNCTION_ARGS)
 Datum
 vector_spherical_distance(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	double		dot;
 
 	VectorCheckSameDims(a, b);
@@ -182,7 +184,8 @@ vector_spherical_distance(PG_FUNCTION_ARGS)
 Datum
 l1_distance(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	double		result;
 
 	VectorCheckSameDims(a, b);
@@ -267,7 +270,8 @@ l2_normalize(PG_FUNCTION_ARGS)
 Datum
 vector_add(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	Vector	   *result;
 
 	VectorCheckSameDims(a, b);
@@ -290,7 +294,8 @@ vector_add(PG_FUNCTION_ARGS)
 Datum
 vector_sub(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	Vector	   *result;
 
 	VectorCheckSameDims(a, b);
@@ -314,7 +319,8 @@ vector_sub(PG_FUNCTION_ARGS)
 Datum
 vector_mul(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	Vector	   *result;
 
 	VectorCheckSameDims(a, b);
@@ -339,7 +345,8 @@ vector_mul(PG_FUNCTION_ARGS)
 Datum
 vector_concat(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	int			dim = a->dim + b->dim;
 	Vector	   *result;
 
@@ -437,7 +444,8 @@ vector_cmp_internal(const Vector *a, const Vector *b)
 static int
 compare_args(FunctionCallInfo fcinfo)
 {
-	GET_TWO_VECTORS();
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
 	int			cmp = vector_cmp_internal(a, b);
 
 	FREE_ARGS();
