@@ -17,6 +17,7 @@
 #include "commands/vacuum.h"
 #include "commands/progress.h"
 #include "diskann.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/float.h"
 #include "utils/guc.h"
@@ -110,6 +111,7 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 					double *indexPages)
 {
 	GenericCosts costs;
+	QualCost	distcost;
 	double		ntuples = path->indexinfo->tuples;
 	double		visited;
 	int			L = diskann_query_search_list_size;
@@ -125,9 +127,10 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 
 	/*
-	 * A search expands about L nodes (more when iterative scans go on) and
-	 * computes a distance for each unvisited neighbour: roughly L * R / 2
-	 * distance computations, each reading one node's page.
+	 * A search expands about L nodes and computes a distance for each
+	 * neighbour not seen before: roughly L * R / 2 distance computations,
+	 * each reading one node's page.  The distance is charged at the ORDER BY
+	 * operator's own cost, as the sequential scan it competes with is.
 	 */
 	visited = Min(ntuples, (double) Max(L, 10) * DISKANN_DEFAULT_NUM_NEIGHBORS / 2.0);
 	if (ntuples < 1)
@@ -137,9 +140,11 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	costs.numIndexTuples = visited;
 	genericcostestimate(root, path, loop_count, &costs);
 
-	/* pages of the graph are mostly cached and visited in no order */
-	*indexStartupCost = costs.indexTotalCost;
-	*indexTotalCost = costs.indexTotalCost;
+	cost_qual_eval(&distcost, path->indexorderbys, root);
+
+	/* the whole walk happens before the first row comes back */
+	*indexStartupCost = costs.indexTotalCost + visited * distcost.per_tuple;
+	*indexTotalCost = *indexStartupCost;
 	*indexSelectivity = Min(1.0, visited / Max(ntuples, 1.0));
 	*indexCorrelation = 0;
 	*indexPages = costs.numIndexPages;

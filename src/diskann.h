@@ -40,6 +40,8 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "distance.h"
+
 #define DISKANN_MAGIC_NUMBER		0x0DA7A1CE
 #define DISKANN_LAYOUT_VERSION		1
 #define DISKANN_METAPAGE_BLKNO		0
@@ -200,6 +202,8 @@ struct DiskannGraph
 	/* replace node's out-neighbours */
 	void		(*set_neighbors) (DiskannGraph *g, DiskannNode node,
 								  const DiskannNode *nbrs, int n);
+	/* hint that node's vector will be read soon; may be NULL */
+	void		(*prefetch) (DiskannGraph *g, DiskannNode node);
 	/* node's vector; may return buf (dimensions floats) or internal memory */
 	const float *(*get_vector) (DiskannGraph *g, DiskannNode node, float *buf);
 
@@ -245,6 +249,7 @@ extern int	DiskannGetSearchListSize(Relation index);
 extern double DiskannGetMaxAlpha(Relation index);
 extern bool DiskannPrepareVector(DiskannMetric metric, const float *in, float *out, int dim);
 extern float (*DiskannDistanceFunction(DiskannMetric metric)) (const float *, const float *, int);
+extern float (*DiskannHalfDistanceFunction(DiskannMetric metric)) (const float *, const OmenHalf *, int);
 extern void DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
 							  int num_neighbors);
 extern void DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta);

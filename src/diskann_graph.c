@@ -170,19 +170,30 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 	{
 		DiskannCandidate *c = &list[cur];
 		int			n;
+		int			nnew;
 
 		c->expanded = true;
 		if (c->node != skip)
 			AddVisited(s, &nv, c);
 		n = g->get_neighbors(g, c->node, s->nbrs);
 		cur++;
+
+		/* keep the unseen neighbours, and start fetching their vectors */
+		nnew = 0;
 		for (int i = 0; i < n; i++)
+			if (!TestAndMark(s, s->nbrs[i]))
+				s->nbrs[nnew++] = s->nbrs[i];
+		if (g->prefetch)
+			for (int i = 0; i < Min(nnew, 2); i++)
+				g->prefetch(g, s->nbrs[i]);
+
+		for (int i = 0; i < nnew; i++)
 		{
 			DiskannNode q = s->nbrs[i];
 			int			pos;
 
-			if (TestAndMark(s, q))
-				continue;
+			if (g->prefetch && i + 2 < nnew)
+				g->prefetch(g, s->nbrs[i + 2]);
 			pos = ListInsert(list, &len, L, q, g->node_distance(g, q, query));
 			if (pos >= 0 && pos < cur)
 				cur = pos;
@@ -251,9 +262,9 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 		{
 			if (pruned[j])
 				continue;
-			if (g->alpha * g->distfn(starvec,
-									 g->get_vector(g, pool[j].node, s->vec1),
-									 g->dimensions) <= pool[j].distance)
+			if (g->prefetch && j + 2 < n)
+				g->prefetch(g, pool[j + 2].node);
+			if (g->alpha * g->node_distance(g, pool[j].node, starvec) <= pool[j].distance)
 				pruned[j] = true;
 		}
 	}

@@ -132,6 +132,55 @@ float		(*DiskannDistanceFunction(DiskannMetric metric)) (const float *, const fl
 	return NULL;
 }
 
+/* half-precision versions of the above */
+static float
+CosineHalf(const float *a, const OmenHalf *b, int n)
+{
+	return 1.0f - omen_half_kernels.dot(a, b, n);
+}
+
+/* negative inner product against a half vector */
+static float
+NegativeDotHalf(const float *a, const OmenHalf *b, int n)
+{
+	return -omen_half_kernels.dot(a, b, n);
+}
+
+/* squared L2 against a half vector */
+static float
+L2SquaredHalf(const float *a, const OmenHalf *b, int n)
+{
+	return omen_half_kernels.l2sq(a, b, n);
+}
+
+/* L1 against a half vector */
+static float
+L1Half(const float *a, const OmenHalf *b, int n)
+{
+	return omen_half_kernels.l1(a, b, n);
+}
+
+/*
+ * DiskannHalfDistanceFunction
+ *		DiskannDistanceFunction between a float4 and a half vector.
+ */
+float		(*DiskannHalfDistanceFunction(DiskannMetric metric)) (const float *, const OmenHalf *, int)
+{
+	switch (metric)
+	{
+		case DISKANN_METRIC_L2:
+			return L2SquaredHalf;
+		case DISKANN_METRIC_IP:
+			return NegativeDotHalf;
+		case DISKANN_METRIC_COSINE:
+			return CosineHalf;
+		case DISKANN_METRIC_L1:
+			return L1Half;
+	}
+	elog(ERROR, "unknown diskann metric %d", (int) metric);
+	return NULL;
+}
+
 /*
  * DiskannPrepareVector
  *		Copy a vector into index form: normalised under cosine.  Returns

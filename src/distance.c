@@ -512,4 +512,5 @@ OmenKernelsInit(void)
 	int			n = OmenKernelsAvailable(sets);
 
 	omen_kernels = *sets[n - 1];
+	OmenHalfKernelsInit();
 }

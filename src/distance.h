@@ -40,4 +40,31 @@ extern void OmenKernelsInit(void);
  */
 extern int	OmenKernelsAvailable(const OmenKernels **sets);
 
+/*
+ * Half-precision (IEEE binary16) vectors, used where a compact copy of the
+ * vectors is worth some precision: the in-memory graph of an index build.
+ * Each kernel takes a float4 vector a and a half vector b.
+ */
+typedef unsigned short OmenHalf;
+
+typedef struct OmenHalfKernels
+{
+	const char *name;			/* "scalar", "avx2", "avx512" */
+	float		(*l2sq) (const float *a, const OmenHalf *b, int n);
+	float		(*dot) (const float *a, const OmenHalf *b, int n);
+	float		(*l1) (const float *a, const OmenHalf *b, int n);
+} OmenHalfKernels;
+
+extern OmenHalfKernels omen_half_kernels;
+
+/* Select the fastest half kernels this CPU supports (OmenKernelsInit does). */
+extern void OmenHalfKernelsInit(void);
+
+/* Every half kernel set this CPU can run, best last (at most 3). */
+extern int	OmenHalfKernelsAvailable(const OmenHalfKernels **sets);
+
+/* Conversions, round to nearest even; out-of-range values become +-Inf */
+extern OmenHalf OmenFloatToHalf(float f);
+extern float OmenHalfToFloat(OmenHalf h);
+
 #endif							/* OMENDB_DISTANCE_H */
