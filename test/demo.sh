@@ -69,13 +69,23 @@ with_index() {
 	note "index built in $build_s s"
 
 	section "query plan"
-	upsql -c "EXPLAIN (COSTS OFF) SELECT id FROM items
-		ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1) LIMIT $K"
+	local plan used=""
+	plan=$(upsql -c "EXPLAIN (COSTS OFF) SELECT id FROM items
+		ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1) LIMIT $K")
+	echo "$plan"
+	if ! grep -q "Index Scan using items_embedding_idx" <<<"$plan"; then
+		note "WARNING: the planner does not use the diskann index for this query"
+		used=" (planner did not use the index!)"
+	fi
 
 	section "$NQ queries through the index and through an exact sequential scan"
+	# Separate sessions: PL/pgSQL keeps its cached plans across SETs.
 	upsql <<-EOF
+		SET client_min_messages = warning;
 		DROP TABLE IF EXISTS demo_index, demo_exact;
 		CREATE TABLE demo_index AS SELECT * FROM knn_run($NQ, $K);
+	EOF
+	upsql <<-EOF
 		SET enable_indexscan = off;
 		SET enable_bitmapscan = off;
 		CREATE TABLE demo_exact AS SELECT * FROM knn_run($NQ, $K);
@@ -89,8 +99,10 @@ with_index() {
 
 	summarize "index build" "$build_s s ${with:-(default options)}"
 	summarize "index size" "$(sql1 "SELECT pg_size_pretty(pg_relation_size('items_embedding_idx'))")"
-	summarize "recall@$K" "$recall ($NQ queries)"
-	summarize "index scan" "$idx_ms ms/query"
+	local l
+	l=$(sql1 "LOAD 'omendb'; SELECT current_setting('diskann.query_search_list_size', true)")
+	summarize "recall@$K" "$recall ($NQ queries, diskann.query_search_list_size = ${l:-?})"
+	summarize "index scan" "$idx_ms ms/query$used"
 	summarize "exact scan" "$exact_ms ms/query"
 	summarize "speed-up" "${speedup}x"
 }

@@ -357,12 +357,16 @@ load_fashion_mnist() {
 # create_knn_helpers: knn_run(nq, k) runs the k-NN query for queries 1..nq
 # one at a time, as an application would, and returns each query's result
 # ids and its latency in ms.  Whether the index is used is up to the
-# session's settings (enable_indexscan, diskann.query_search_list_size).
+# session's settings (enable_indexscan, diskann.query_search_list_size):
+# each query is planned afresh (force_custom_plan), with its own vector and
+# k, as an application's ad-hoc query would be, so the latency includes
+# planning, and a SET between calls is never hidden by a cached plan.
 create_knn_helpers() {
 	upsql <<-'EOF'
 		CREATE OR REPLACE FUNCTION knn_run(nq int, k int,
 			OUT qid int, OUT ids int[], OUT ms float8)
-		RETURNS SETOF record LANGUAGE plpgsql AS $$
+		RETURNS SETOF record LANGUAGE plpgsql
+		SET plan_cache_mode = force_custom_plan AS $$
 		DECLARE
 			v vector;
 			t0 timestamptz;

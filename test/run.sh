@@ -70,7 +70,7 @@ run_kernelcheck() {
 	section "kernel unit test (make kernelcheck)"
 	local log=$WORKDIR/kernelcheck.out
 	if run_logged "$log" as_user make -C "$SRCDIR" PG_CONFIG="$PG_CONFIG" \
-		--no-print-directory kernelcheck; then
+		--no-print-directory --silent kernelcheck; then
 		tally 1 0
 	else
 		tally 0 1
@@ -92,7 +92,7 @@ run_regress() {
 	fi
 	local log=$WORKDIR/regress.out rc=0
 	run_logged "$log" as_tester make -C "$SRCDIR" PG_CONFIG="$PG_CONFIG" \
-		--no-print-directory installcheck TAP_TESTS= || rc=$?
+		--no-print-directory --silent installcheck TAP_TESTS= || rc=$?
 
 	# PostgreSQL 15 prints "test NAME ... ok" (or, in parallel groups,
 	# "     NAME ... ok"); "failed (ignored)" does not count as a failure.
@@ -126,7 +126,7 @@ run_tap() {
 	fi
 	local log=$WORKDIR/tap.out rc=0
 	run_logged "$log" as_user make -C "$SRCDIR" PG_CONFIG="$PG_CONFIG" \
-		--no-print-directory installcheck REGRESS= PROVE_FLAGS=--timer || rc=$?
+		--no-print-directory --silent installcheck REGRESS= PROVE_FLAGS=--timer || rc=$?
 
 	# A file passed if prove printed "test/t/NAME.pl .. ok" for it.
 	local ok=0
