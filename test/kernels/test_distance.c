@@ -12,6 +12,23 @@
  * PROT_NONE guard pages, so that a read before or past the array faults;
  * the fault is caught and reported as a failure.
  *
+ * The half-precision kernels (float vector a, half vector b) get the same
+ * treatment for every half kernel set the CPU can run, the reference being
+ * computed in double from a and the exactly widened b.
+ *
+ * The half conversions are checked value by value: all 65536 half bit
+ * patterns widen exactly (compared with an ldexp-based reference) and
+ * narrow back to the same bits (NaN stays NaN); narrowing is compared with
+ * an independent round-to-nearest-even reference (binary search among the
+ * halves, midpoint compared in double) on hand-checked cases, on every
+ * half, every midpoint between neighbouring halves and the floats next to
+ * them, on every float sign/exponent/top-10-mantissa combination with low
+ * bits around the rounding point, and on random floats from below half
+ * underflow to beyond overflow.  Where the CPU has F16C, both directions
+ * are also compared with the hardware conversions.  Each value counts as
+ * one check; after CONV_PRINT_MAX failure lines of one kind the rest are
+ * only counted.
+ *
  * Prints one line per failure and finally "kernels: N passed, M failed";
  * exits non-zero if anything failed.
  */
@@ -19,6 +36,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +45,11 @@
 #include <unistd.h>
 
 #include "distance.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 /*
  * Allowed error, relative to the sum of |terms|: REL_TOL_PER_SQRT_N *
@@ -197,8 +220,8 @@ guarded_alloc(GuardedBuf *g, size_t bytes)
 
 /* record the outcome of one check, printing a line if it failed */
 static void
-report(int ok, const char *set, KernelOutput k, DataKind d, Layout l, int n,
-	   double got, double ref, double tol)
+report(int ok, const char *set, const char *kernel, const char *data,
+	   const char *layout, int n, double got, double ref, double tol)
 {
 	if (ok)
 	{
@@ -208,19 +231,23 @@ report(int ok, const char *set, KernelOutput k, DataKind d, Layout l, int n,
 	nfailed++;
 	printf("FAIL: set=%s kernel=%s data=%s layout=%s n=%d: got %.9g, "
 		   "reference %.9g, |error| %.3g > tolerance %.3g\n",
-		   set, output_names[k], data_names[d], layout_names[l], n,
-		   got, ref, fabs(got - ref), tol);
+		   set, kernel, data, layout, n, got, ref, fabs(got - ref), tol);
 }
 
-/* compare one kernel output with its reference */
+/*
+ * Compare one kernel output with its reference: exactly if exact, else
+ * within the tolerance relative to sumabs; *worst tracks the largest
+ * relative error seen.
+ */
 static void
-check_value(const char *set, KernelOutput k, DataKind d, Layout l, int n,
-			float got, double ref, double sumabs)
+check_value(const char *set, const char *kernel, const char *data,
+			const char *layout, int exact, int n, float got, double ref,
+			double sumabs, double *worst)
 {
 	double		tol;
 	int			ok;
 
-	if (d == D_INT)
+	if (exact)
 	{
 		tol = 0.0;
 		ok = ((double) got == ref);
@@ -229,11 +256,11 @@ check_value(const char *set, KernelOutput k, DataKind d, Layout l, int n,
 	{
 		tol = REL_TOL_PER_SQRT_N * (sqrt((double) n) + 1.0) * FLT_EPSILON *
 			sumabs + ABS_TOL;
-		if (sumabs > 0 && fabs((double) got - ref) / sumabs > worst_rel[cur_set])
-			worst_rel[cur_set] = fabs((double) got - ref) / sumabs;
+		if (sumabs > 0 && fabs((double) got - ref) / sumabs > *worst)
+			*worst = fabs((double) got - ref) / sumabs;
 		ok = (fabs((double) got - ref) <= tol);
 	}
-	report(ok, set, k, d, l, n, got, ref, tol);
+	report(ok, set, kernel, data, layout, n, got, ref, tol);
 }
 
 /*
@@ -291,8 +318,642 @@ check_set(const OmenKernels *ks, const float *a, const float *b, int n,
 	fault_armed = 0;
 
 	for (int k = 0; k < K_COUNT; k++)
-		check_value(ks->name, (KernelOutput) k, d, l, n, got[k], ref[k],
-					sumabs[k]);
+		check_value(ks->name, output_names[k], data_names[d],
+					layout_names[l], d == D_INT, n, got[k], ref[k],
+					sumabs[k], &worst_rel[cur_set]);
+}
+
+/* ---------------------------------------------------------------------
+ * Half precision: conversions
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Conversion checks are counted one per value; after CONV_PRINT_MAX failure
+ * lines of one kind the rest are only counted, and one line says how many
+ * were not printed.
+ */
+#define CONV_PRINT_MAX	20
+
+typedef enum
+{
+	C_H2F_REF,					/* OmenHalfToFloat vs exact reference */
+	C_H2F_HW,					/* OmenHalfToFloat vs F16C */
+	C_ROUNDTRIP,				/* half -> float -> half */
+	C_F2H_FIXED,				/* OmenFloatToHalf vs hand-checked values */
+	C_F2H_REF,					/* OmenFloatToHalf vs reference */
+	C_F2H_HW,					/* OmenFloatToHalf vs F16C */
+	C_COUNT
+} ConvCheck;
+
+static const char *const conv_names[C_COUNT] = {
+	"half->float (reference)", "half->float (f16c)",
+	"half->float->half round trip", "float->half (fixed cases)",
+	"float->half (reference)", "float->half (f16c)"
+};
+
+static long conv_failed[C_COUNT];
+
+/*
+ * Exact value of the non-negative half bit patterns 0 .. 0x7C00, computed
+ * with ldexp (not with the bit manipulation under test).  0x7C00 (+Inf) is
+ * given the value 2^16 that its pattern would have if the exponent range
+ * went on: that is what round to nearest compares against, so that values
+ * from 65520 = (65504 + 65536) / 2 up round to Inf.
+ */
+static double half_value[0x7C01];
+
+static void
+init_half_values(void)
+{
+	for (int h = 0; h <= 0x7C00; h++)
+	{
+		int			e = h >> 10;
+		int			m = h & 0x3FF;
+
+		half_value[h] = (e == 0) ? ldexp(m, -24) : ldexp(1024 + m, e - 25);
+	}
+}
+
+static int
+half_is_nan(OmenHalf h)
+{
+	return (h & 0x7C00) == 0x7C00 && (h & 0x3FF) != 0;
+}
+
+static uint32_t
+float_bits(float f)
+{
+	uint32_t	u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+static float
+bits_float(uint32_t u)
+{
+	float		f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+/* reference widening; NaN patterns give some NaN */
+static float
+ref_half_to_float(OmenHalf h)
+{
+	double		v;
+
+	if ((h & 0x7C00) == 0x7C00)
+		v = (h & 0x3FF) ? NAN : INFINITY;
+	else
+		v = half_value[h & 0x7FFF];
+	return (float) ((h & 0x8000) ? -v : v);
+}
+
+/*
+ * Reference narrowing, round to nearest even: binary search for the largest
+ * half not above |f|, then compare |f| with the midpoint to the next one
+ * (exact in double).  Any NaN gives 0x7E00; callers only check NaN-ness.
+ */
+static OmenHalf
+ref_float_to_half(float f)
+{
+	OmenHalf	sign = signbit(f) ? 0x8000 : 0;
+	double		x = fabs((double) f);
+	int			lo = 0,
+				hi = 0x7C00;
+	double		mid;
+
+	if (isnan(f))
+		return 0x7E00;
+	if (x >= half_value[0x7C00])
+		return sign | 0x7C00;
+	while (lo < hi)
+	{
+		int			m = (lo + hi + 1) / 2;
+
+		if (half_value[m] <= x)
+			lo = m;
+		else
+			hi = m - 1;
+	}
+	mid = (half_value[lo] + half_value[lo + 1]) / 2.0;
+	if (x > mid || (x == mid && (lo & 1)))
+		lo++;
+	return sign | (OmenHalf) lo;
+}
+
+/* record one conversion check */
+static void
+conv_report(ConvCheck c, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+conv_report(ConvCheck c, int ok, const char *fmt, ...)
+{
+	va_list		ap;
+
+	if (ok)
+	{
+		npassed++;
+		return;
+	}
+	nfailed++;
+	if (++conv_failed[c] > CONV_PRINT_MAX)
+		return;
+	printf("FAIL: %s: ", conv_names[c]);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_F16C_TEST 1
+
+/* hardware conversions (VCVTPS2PH / VCVTPH2PS), round to nearest even */
+__attribute__((target("f16c")))
+static OmenHalf
+hw_float_to_half(float f)
+{
+	return (OmenHalf) _cvtss_sh(f, 0);
+}
+
+__attribute__((target("f16c")))
+static float
+hw_half_to_float(OmenHalf h)
+{
+	return _cvtsh_ss(h);
+}
+
+/* F16C present and usable (it is VEX-encoded, so the OS must enable AVX) */
+static int
+cpu_has_f16c(void)
+{
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
+
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("avx"))
+		return 0;
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+		return 0;
+	return (ecx & bit_F16C) != 0;
+}
+#endif
+
+static int	have_f16c = 0;
+
+/* check the narrowing of one float against the reference and the hardware */
+static void
+check_narrow(float f)
+{
+	OmenHalf	got = OmenFloatToHalf(f);
+	OmenHalf	ref = ref_float_to_half(f);
+
+	if (isnan(f))
+		conv_report(C_F2H_REF, half_is_nan(got),
+					"0x%08x (NaN): got 0x%04x, expected a NaN",
+					float_bits(f), got);
+	else
+		conv_report(C_F2H_REF, got == ref,
+					"0x%08x (%.9g): got 0x%04x, expected 0x%04x",
+					float_bits(f), f, got, ref);
+#ifdef HAVE_F16C_TEST
+	if (have_f16c)
+	{
+		OmenHalf	hw = hw_float_to_half(f);
+
+		conv_report(C_F2H_HW, isnan(f) ? half_is_nan(got) : got == hw,
+					"0x%08x (%.9g): got 0x%04x, F16C gives 0x%04x",
+					float_bits(f), f, got, hw);
+	}
+#endif
+}
+
+/* uniformly random float with biased exponent in [emin, emax], any sign */
+static float
+rng_float_exp(int emin, int emax)
+{
+	uint64_t	r = rng_next();
+	uint32_t	e = (uint32_t) (emin + (int) ((r >> 32) % (uint64_t) (emax - emin + 1)));
+
+	return bits_float((uint32_t) (r & 0x807FFFFF) | (e << 23));
+}
+
+/* all the conversion checks */
+static void
+test_conversions(void)
+{
+	static const struct
+	{
+		float		f;
+		OmenHalf	h;
+	}			fixed[] = {
+		{0.0f, 0x0000},
+		{-0.0f, 0x8000},
+		{1.0f, 0x3C00},
+		{-2.0f, 0xC000},
+		{0.1f, 0x2E66},
+		{1.0f / 3.0f, 0x3555},
+		{65504.0f, 0x7BFF},
+		{65519.99609375f, 0x7BFF},	/* just below the midpoint to 2^16 */
+		{65520.0f, 0x7C00},		/* midpoint, odd below: up to Inf */
+		{-65520.0f, 0xFC00},
+		{65536.0f, 0x7C00},
+		{1e5f, 0x7C00},
+		{FLT_MAX, 0x7C00},
+		{-FLT_MAX, 0xFC00},
+		{INFINITY, 0x7C00},
+		{-INFINITY, 0xFC00},
+		{0x1p-14f, 0x0400},		/* smallest normal */
+		{0x1.ff8p-15f, 0x03FF},	/* largest subnormal */
+		{0x1.ffcp-15f, 0x0400},	/* midpoint 0x3FF/0x400: to even, normal */
+		{0x1.ffbffep-15f, 0x03FF},	/* just below that midpoint */
+		{0x1p-24f, 0x0001},		/* smallest subnormal */
+		{0x1p-25f, 0x0000},		/* midpoint 0/0x1: to even, zero */
+		{-0x1p-25f, 0x8000},
+		{0x1.000002p-25f, 0x0001},	/* just above: up */
+		{0x1.8p-24f, 0x0002},	/* midpoint 0x1/0x2: to even */
+		{0x1.4p-23f, 0x0002},	/* midpoint 0x2/0x3: to even */
+		{0x1p-26f, 0x0000},
+		{FLT_MIN, 0x0000},
+		{-FLT_MIN, 0x8000},
+		{0x1p-149f, 0x0000},	/* smallest float subnormal */
+		{1.0f + 0x1p-11f, 0x3C00},	/* midpoint 0x3C00/0x3C01: even below */
+		{1.0f + 0x3p-11f, 0x3C02},	/* midpoint 0x3C01/0x3C02: even above */
+		{0x1.002002p+0f, 0x3C01},	/* above the midpoint */
+		{2047.0f, 0x67FF},
+		{2049.0f, 0x6800},		/* midpoint 2048/2050: to even 2048 */
+		{2051.0f, 0x6802},		/* midpoint 2050/2052: to even 2052 */
+	};
+	int			nfixed = (int) (sizeof(fixed) / sizeof(fixed[0]));
+	static const uint32_t low_patterns[] = {
+		0x0000, 0x0001, 0x0FFF, 0x1000, 0x1001, 0x1FFF
+	};
+	int			npatterns = (int) (sizeof(low_patterns) / sizeof(low_patterns[0]));
+
+#ifdef HAVE_F16C_TEST
+	have_f16c = cpu_has_f16c();
+#endif
+	printf("half conversions compared with F16C: %s\n",
+		   have_f16c ? "yes" : "no (CPU lacks it)");
+
+	/* the reference itself, on the hand-checked cases */
+	for (int i = 0; i < nfixed; i++)
+	{
+		OmenHalf	ref = ref_float_to_half(fixed[i].f);
+		OmenHalf	got = OmenFloatToHalf(fixed[i].f);
+
+		if (ref != fixed[i].h)
+		{
+			printf("test bug: reference float->half of %a gives 0x%04x, "
+				   "expected 0x%04x\n", fixed[i].f, ref, fixed[i].h);
+			exit(2);
+		}
+		conv_report(C_F2H_FIXED, got == fixed[i].h,
+					"%a: got 0x%04x, expected 0x%04x",
+					fixed[i].f, got, fixed[i].h);
+	}
+
+	/* every half: widening against the reference and F16C, round trip */
+	for (uint32_t u = 0; u <= 0xFFFF; u++)
+	{
+		OmenHalf	h = (OmenHalf) u;
+		float		got = OmenHalfToFloat(h);
+		float		ref = ref_half_to_float(h);
+		OmenHalf	back = OmenFloatToHalf(got);
+
+		if (half_is_nan(h))
+		{
+			conv_report(C_H2F_REF, isnan(got),
+						"0x%04x (NaN): got 0x%08x, expected a NaN",
+						h, float_bits(got));
+			conv_report(C_ROUNDTRIP, half_is_nan(back),
+						"0x%04x (NaN) -> 0x%08x -> 0x%04x, expected a NaN",
+						h, float_bits(got), back);
+		}
+		else
+		{
+			conv_report(C_H2F_REF, float_bits(got) == float_bits(ref),
+						"0x%04x: got 0x%08x (%.9g), expected 0x%08x (%.9g)",
+						h, float_bits(got), got, float_bits(ref), ref);
+			conv_report(C_ROUNDTRIP, back == h,
+						"0x%04x -> 0x%08x (%.9g) -> 0x%04x",
+						h, float_bits(got), got, back);
+		}
+#ifdef HAVE_F16C_TEST
+		if (have_f16c)
+		{
+			float		hw = hw_half_to_float(h);
+
+			conv_report(C_H2F_HW, half_is_nan(h) ? isnan(got) :
+						float_bits(got) == float_bits(hw),
+						"0x%04x: got 0x%08x, F16C gives 0x%08x",
+						h, float_bits(got), float_bits(hw));
+		}
+#endif
+	}
+
+	/*
+	 * Each finite half, the midpoint to the next one up (for 0x7BFF that
+	 * is 65520, the overflow threshold) and the floats right next to both,
+	 * with either sign.  Halves have 11 significant bits, so the midpoints
+	 * are exact in float.
+	 */
+	for (int h = 0; h < 0x7C00; h++)
+	{
+		float		pts[2];
+
+		pts[0] = (float) half_value[h];
+		pts[1] = (float) ((half_value[h] + half_value[h + 1]) / 2.0);
+		for (int p = 0; p < 2; p++)
+		{
+			float		x[3];
+
+			x[0] = pts[p];
+			x[1] = nextafterf(pts[p], 0.0f);
+			x[2] = nextafterf(pts[p], INFINITY);
+			for (int i = 0; i < 3; i++)
+			{
+				check_narrow(x[i]);
+				check_narrow(-x[i]);
+			}
+		}
+	}
+
+	/*
+	 * Every sign, exponent and top 10 mantissa bits of a float (the bits a
+	 * normal half keeps) with the low 13 bits just below, at and above the
+	 * rounding point, and random: covers NaN, Inf, overflow, float
+	 * subnormals and underflow as well.
+	 */
+	for (uint32_t top = 0; top < (UINT32_C(1) << 19); top++)
+	{
+		for (int p = 0; p < npatterns; p++)
+			check_narrow(bits_float((top << 13) | low_patterns[p]));
+		check_narrow(bits_float((top << 13) | (uint32_t) (rng_next() & 0x1FFF)));
+	}
+
+	/*
+	 * Random floats: exponents from below half underflow (2^-26) through
+	 * the subnormal halves up to beyond overflow (2^17), and fully random
+	 * bit patterns.
+	 */
+	for (int i = 0; i < 2000000; i++)
+		check_narrow(rng_float_exp(127 - 26, 127 + 17));
+	for (int i = 0; i < 1000000; i++)
+		check_narrow(rng_float_exp(127 - 25, 127 - 14));
+	for (int i = 0; i < 500000; i++)
+		check_narrow(bits_float((uint32_t) (rng_next() >> 32)));
+
+	for (int c = 0; c < C_COUNT; c++)
+		if (conv_failed[c] > CONV_PRINT_MAX)
+			printf("FAIL: %s: %ld further failures not printed\n",
+				   conv_names[c], conv_failed[c] - CONV_PRINT_MAX);
+}
+
+/* ---------------------------------------------------------------------
+ * Half precision: kernels
+ * ---------------------------------------------------------------------
+ */
+
+/* outputs of a half kernel set */
+typedef enum
+{
+	HK_L2SQ,
+	HK_DOT,
+	HK_L1,
+	HK_COUNT
+} HalfKernelOutput;
+
+static const char *const half_output_names[HK_COUNT] = {
+	"half.l2sq", "half.dot", "half.l1"
+};
+
+/* kinds of input data for the half kernels */
+typedef enum
+{
+	HD_UNIT,					/* a, b uniform in [-1, 1] */
+	HD_LARGE,					/* a, b uniform in [-1e4, 1e4] */
+	HD_MIXED,					/* a as D_MIXED; b [-1, 1] times 2^k, k in
+								 * [-24, 15]: half subnormals to near max */
+	HD_INT,						/* integers in [-4, 4]: sums must be exact */
+	HD_HALFBITS,				/* a and b random finite half bit patterns */
+	HD_COUNT
+} HalfDataKind;
+
+static const char *const half_data_names[HD_COUNT] = {
+	"unit", "large", "mixed", "int", "halfbits"
+};
+
+static double worst_rel_half[3];
+
+/* a random finite half bit pattern (any sign, zero, subnormal, normal) */
+static OmenHalf
+rng_finite_half(void)
+{
+	for (;;)
+	{
+		OmenHalf	h = (OmenHalf) (rng_next() >> 48);
+
+		if ((h & 0x7C00) != 0x7C00)
+			return h;
+	}
+}
+
+/* fill the float vector a and the half vector b with data of a kind */
+static void
+fill_half_pair(float *a, OmenHalf *b, int n, HalfDataKind kind)
+{
+	switch (kind)
+	{
+		case HD_UNIT:
+			fill(a, n, D_UNIT);
+			for (int i = 0; i < n; i++)
+				b[i] = OmenFloatToHalf((float) rng_unit());
+			break;
+		case HD_LARGE:
+			fill(a, n, D_LARGE);
+			for (int i = 0; i < n; i++)
+				b[i] = OmenFloatToHalf((float) (rng_unit() * 1e4));
+			break;
+		case HD_MIXED:
+			fill(a, n, D_MIXED);
+			for (int i = 0; i < n; i++)
+				b[i] = OmenFloatToHalf((float) ldexp(rng_unit(),
+													 (int) (rng_next() % 40) - 24));
+			break;
+		case HD_INT:
+			fill(a, n, D_INT);
+			for (int i = 0; i < n; i++)
+				b[i] = OmenFloatToHalf((float) ((int) (rng_next() % 9) - 4));
+			break;
+		case HD_HALFBITS:
+			for (int i = 0; i < n; i++)
+			{
+				a[i] = ref_half_to_float(rng_finite_half());
+				b[i] = rng_finite_half();
+			}
+			break;
+		default:
+			abort();
+	}
+}
+
+/*
+ * Run every kernel of one half set on a[0..n-1], b[0..n-1] and check the
+ * results against a double-precision reference computed from a and the
+ * exactly widened b.
+ */
+static void
+check_half_set(const OmenHalfKernels *ks, int setno, const float *a,
+			   const OmenHalf *b, int n, HalfDataKind d, Layout l)
+{
+	double		ref[HK_COUNT] = {0};
+	double		sumabs[HK_COUNT] = {0};
+	float		got[HK_COUNT];
+	char		setname[32];
+
+	for (int i = 0; i < n; i++)
+	{
+		double		x = a[i];
+		double		y = ref_half_to_float(b[i]);
+		double		diff = x - y;
+
+		ref[HK_L2SQ] += diff * diff;
+		ref[HK_DOT] += x * y;
+		ref[HK_L1] += fabs(diff);
+		sumabs[HK_DOT] += fabs(x * y);
+	}
+	sumabs[HK_L2SQ] = ref[HK_L2SQ];
+	sumabs[HK_L1] = ref[HK_L1];
+
+	snprintf(setname, sizeof(setname), "half-%s", ks->name);
+
+	fault_armed = 1;
+	if (sigsetjmp(fault_jmp, 1) != 0)
+	{
+		nfailed++;
+		printf("FAIL: set=%s data=%s layout=%s n=%d: memory fault "
+			   "(read outside the input arrays)\n",
+			   setname, half_data_names[d], layout_names[l], n);
+		return;
+	}
+	got[HK_L2SQ] = ks->l2sq(a, b, n);
+	got[HK_DOT] = ks->dot(a, b, n);
+	got[HK_L1] = ks->l1(a, b, n);
+	fault_armed = 0;
+
+	for (int k = 0; k < HK_COUNT; k++)
+		check_value(setname, half_output_names[k], half_data_names[d],
+					layout_names[l], d == HD_INT, n, got[k], ref[k],
+					sumabs[k], &worst_rel_half[setno]);
+}
+
+/* all half kernel checks; ga and gb are guarded buffers for MAX_N floats */
+static void
+test_half_kernels(const GuardedBuf *ga, const GuardedBuf *gb)
+{
+	const OmenHalfKernels *sets[3];
+	int			nsets;
+	float	   *srca,
+			   *ala;
+	OmenHalf   *srcb,
+			   *alb;
+
+	nsets = OmenHalfKernelsAvailable(sets);
+	printf("half kernel sets tested:");
+	for (int s = 0; s < nsets; s++)
+		printf(" %s", sets[s]->name);
+	printf("\n");
+
+	/* OmenKernelsInit() (already called) must pick the best half set too */
+	if (strcmp(omen_half_kernels.name, sets[nsets - 1]->name) == 0 &&
+		omen_half_kernels.l2sq == sets[nsets - 1]->l2sq &&
+		omen_half_kernels.dot == sets[nsets - 1]->dot &&
+		omen_half_kernels.l1 == sets[nsets - 1]->l1)
+		npassed++;
+	else
+	{
+		nfailed++;
+		printf("FAIL: OmenKernelsInit chose half kernels \"%s\", expected \"%s\"\n",
+			   omen_half_kernels.name, sets[nsets - 1]->name);
+	}
+
+	srca = malloc(MAX_N * sizeof(float));
+	srcb = malloc(MAX_N * sizeof(OmenHalf));
+	ala = aligned_alloc(64, (MAX_N + 16) * sizeof(float));
+	alb = aligned_alloc(64, (MAX_N + 32) * sizeof(OmenHalf));
+	if (!srca || !srcb || !ala || !alb)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+
+	for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+	{
+		int			n = lengths[li];
+		size_t		abytes = (size_t) n * sizeof(float);
+		size_t		bbytes = (size_t) n * sizeof(OmenHalf);
+
+		for (int d = 0; d < HD_COUNT; d++)
+		{
+			fill_half_pair(srca, srcb, n, (HalfDataKind) d);
+
+			for (int l = 0; l < L_COUNT; l++)
+			{
+				float	   *a;
+				OmenHalf   *b;
+
+				switch ((Layout) l)
+				{
+					case L_ALIGNED:
+						a = ala;
+						b = alb;
+						break;
+					case L_OFFSET_A:
+						a = ala + 1;
+						b = alb;
+						break;
+					case L_OFFSET_BOTH:
+						/* b 6 bytes past alignment: not even 4-aligned */
+						a = ala + 1;
+						b = alb + 3;
+						break;
+					case L_GUARD_END:
+						a = (float *) (ga->end - abytes);
+						b = (OmenHalf *) (gb->end - bbytes);
+						break;
+					case L_GUARD_START:
+						a = (float *) ga->start;
+						b = (OmenHalf *) gb->start;
+						break;
+					default:
+						abort();
+				}
+				memcpy(a, srca, abytes);
+				memcpy(b, srcb, bbytes);
+
+				for (int s = 0; s < nsets; s++)
+					check_half_set(sets[s], s, a, b, n, (HalfDataKind) d,
+								   (Layout) l);
+			}
+		}
+	}
+
+	free(srca);
+	free(srcb);
+	free(ala);
+	free(alb);
+
+	for (int s = 0; s < nsets; s++)
+		printf("half-%s: largest |error| / sum |terms| = %.3g\n",
+			   sets[s]->name, worst_rel_half[s]);
 }
 
 /* entry point: run all checks and print the summary */
@@ -398,6 +1059,14 @@ main(void)
 		}
 	}
 
+	for (int s = 0; s < nsets; s++)
+		printf("%s: largest |error| / sum |terms| = %.3g\n",
+			   sets[s]->name, worst_rel[s]);
+
+	init_half_values();
+	test_half_kernels(&ga, &gb);
+	test_conversions();
+
 	munmap(ga.base, ga.total);
 	munmap(gb.base, gb.total);
 	free(srca);
@@ -405,9 +1074,6 @@ main(void)
 	free(ala);
 	free(alb);
 
-	for (int s = 0; s < nsets; s++)
-		printf("%s: largest |error| / sum |terms| = %.3g\n",
-			   sets[s]->name, worst_rel[s]);
 	printf("kernels: %d passed, %d failed\n", npassed, nfailed);
 	return nfailed == 0 ? 0 : 1;
 }
