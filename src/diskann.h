@@ -82,6 +82,9 @@ typedef enum DiskannMetric
 
 #define DISKANN_MAX_DIM					16000
 
+/* In-memory builds let lists grow this much over R before pruning */
+#define DISKANN_BUILD_SLACK				1.3
+
 /* Page opaque data (special space) of every page */
 typedef struct DiskannPageOpaqueData
 {
@@ -191,6 +194,7 @@ struct DiskannGraph
 {
 	int			dimensions;
 	int			num_neighbors;	/* R */
+	int			max_degree;		/* lists may grow to this before pruning */
 	int			search_list_size;	/* L */
 	float		alpha;			/* current pass's alpha */
 	float		(*distfn) (const float *a, const float *b, int n);
@@ -283,5 +287,7 @@ extern int	DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 								int *nvisited);
 extern void DiskannInsertNode(DiskannGraph *g, DiskannNode node, const float *vec);
 extern void DiskannRefineNode(DiskannGraph *g, DiskannNode node);
+extern void DiskannTrimNode(DiskannGraph *g, DiskannNode node);
+extern uint32 DiskannRepairReachability(DiskannGraph *g);
 
 #endif							/* OMENDB_DISKANN_H */

@@ -27,6 +27,7 @@
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 #include "vector.h"
 
 /* Sub-phases reported in pg_stat_progress_create_index (see diskann.c) */
@@ -87,7 +88,7 @@ MemGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out)
 	MemGraph   *mg = (MemGraph *) g;
 	int			n = mg->degree[node];
 
-	memcpy(out, mg->neighbors + (size_t) node * g->num_neighbors,
+	memcpy(out, mg->neighbors + (size_t) node * g->max_degree,
 		   sizeof(DiskannNode) * n);
 	return n;
 }
@@ -98,7 +99,7 @@ MemSetNeighbors(DiskannGraph *g, DiskannNode node, const DiskannNode *nbrs, int 
 {
 	MemGraph   *mg = (MemGraph *) g;
 
-	memmove(mg->neighbors + (size_t) node * g->num_neighbors, nbrs,
+	memmove(mg->neighbors + (size_t) node * g->max_degree, nbrs,
 			sizeof(DiskannNode) * n);
 	mg->degree[node] = n;
 }
@@ -136,6 +137,16 @@ MemGetVector(DiskannGraph *g, DiskannNode node, float *buf)
 }
 
 /*
+ * MemGraphMaxDegree
+ *		Room per node in the in-memory graph: R plus the build slack.
+ */
+static int
+MemGraphMaxDegree(int R)
+{
+	return (int) (R * DISKANN_BUILD_SLACK + 0.999);
+}
+
+/*
  * MemGraphInit
  *		Set up an empty in-memory graph with room for capacity nodes.
  */
@@ -144,7 +155,7 @@ MemGraphInit(DiskannBuildState *bs, uint32 capacity)
 {
 	MemGraph   *mg = &bs->mem;
 	int			dim = bs->layout.dimensions;
-	int			R = bs->layout.num_neighbors;
+	int			R = MemGraphMaxDegree(bs->layout.num_neighbors);
 
 	memset(mg, 0, sizeof(MemGraph));
 	mg->capacity = Max(capacity, 16);
@@ -157,7 +168,8 @@ MemGraphInit(DiskannBuildState *bs, uint32 capacity)
 	mg->tids = MemoryContextAllocHuge(CurrentMemoryContext,
 									  sizeof(ItemPointerData) * (size_t) mg->capacity);
 	mg->g.dimensions = dim;
-	mg->g.num_neighbors = R;
+	mg->g.num_neighbors = bs->layout.num_neighbors;
+	mg->g.max_degree = R;
 	mg->g.search_list_size = bs->search_list_size;
 	mg->g.alpha = 1.0f;
 	mg->g.distfn = DiskannDistanceFunction(bs->layout.metric);
@@ -180,7 +192,7 @@ MemGraphGrow(DiskannBuildState *bs)
 	MemGraph   *mg = &bs->mem;
 	size_t		cap = Min((size_t) mg->capacity * 2, (size_t) bs->max_in_memory);
 	int			dim = bs->layout.dimensions;
-	int			R = bs->layout.num_neighbors;
+	int			R = mg->g.max_degree;
 
 	mg->vectors = repalloc_huge(mg->vectors, sizeof(float) * dim * cap);
 	mg->neighbors = repalloc_huge(mg->neighbors, sizeof(DiskannNode) * R * cap);
@@ -267,6 +279,8 @@ BuildMemGraph(DiskannBuildState *bs)
 	DiskannNode *order;
 	DiskannNode medoid;
 	pg_prng_state rng;
+	TimestampTz start;
+	uint32		repaired;
 
 	if (n == 0)
 		return;
@@ -296,6 +310,7 @@ BuildMemGraph(DiskannBuildState *bs)
 			break;
 		}
 
+	start = GetCurrentTimestamp();
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_PASS1);
 	mg->g.alpha = 1.0f;
 	mg->g.entry_point = DISKANN_INVALID_NODE;
@@ -307,6 +322,9 @@ BuildMemGraph(DiskannBuildState *bs)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, i);
 	}
 
+	elog(DEBUG1, "diskann build: pass 1 over %u nodes took %.3f s", n,
+		 TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()) / 1000.0);
+	start = GetCurrentTimestamp();
 	if (bs->max_alpha > 1.0)
 	{
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_PASS2);
@@ -319,7 +337,17 @@ BuildMemGraph(DiskannBuildState *bs)
 				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, i);
 		}
 	}
+	/* lists that grew into the slack are cut back to R */
+	for (uint32 i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		DiskannTrimNode(&mg->g, i);
+	}
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, n);
+	elog(DEBUG1, "diskann build: pass 2 took %.3f s",
+		 TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()) / 1000.0);
+	repaired = DiskannRepairReachability(&mg->g);
+	elog(DEBUG1, "diskann build: %u nodes needed an in-edge to be reachable", repaired);
 	pfree(order);
 }
 
@@ -383,7 +411,8 @@ WriteMemGraph(DiskannBuildState *bs)
 		hdr->heaptid = mg->tids[n];
 		hdr->flags = DISKANN_NODE_LIVE;
 		hdr->num_neighbors = deg;
-		memcpy(nbrs, mg->neighbors + (size_t) n * layout->num_neighbors,
+		Assert(deg <= layout->num_neighbors);
+		memcpy(nbrs, mg->neighbors + (size_t) n * mg->g.max_degree,
 			   sizeof(DiskannNode) * deg);
 		for (int i = deg; i < layout->num_neighbors; i++)
 			nbrs[i] = DISKANN_INVALID_NODE;
@@ -578,7 +607,7 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 
 	/* vector (and its half copy), edges, degree, TID and visited mark */
 	per_node = (sizeof(float) + sizeof(OmenHalf)) * bs->layout.dimensions +
-		sizeof(DiskannNode) * R +
+		sizeof(DiskannNode) * MemGraphMaxDegree(R) +
 		sizeof(uint16) + sizeof(ItemPointerData) + sizeof(uint32);
 	bs->max_in_memory = (uint32) Min((size_t) maintenance_work_mem * 1024 / per_node,
 									 (size_t) PG_UINT32_MAX - 1);

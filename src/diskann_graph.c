@@ -42,7 +42,7 @@ DiskannGraphInitScratch(DiskannGraph *g)
 {
 	DiskannScratch *s = palloc0(sizeof(DiskannScratch));
 	int			L = g->search_list_size;
-	int			R = g->num_neighbors;
+	int			R = Max(g->num_neighbors, g->max_degree);
 
 	s->mark_size = Max(g->num_nodes, 1024);
 	s->mark = palloc0(sizeof(uint32) * s->mark_size);
@@ -242,6 +242,7 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 	bool	   *pruned = s->pruned;
 	int			R = g->num_neighbors;
 	int			nout = 0;
+	int			ncopies = 0;
 
 	qsort(pool, n, sizeof(DiskannCandidate), CandidateCmp);
 	for (int i = 0; i < n; i++)
@@ -254,6 +255,22 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 
 		if (pruned[i])
 			continue;
+
+		/*
+		 * A copy of p (distance 0) says nothing about direction: with it as
+		 * p*, every other candidate would be pruned and groups of identical
+		 * vectors would close into islands.  Keep up to R/2 copies without
+		 * letting them prune.
+		 */
+		if (pool[i].distance <= 0.0f && g->distfn != NULL)
+		{
+			if (ncopies < R / 2)
+			{
+				out[nout++] = pool[i].node;
+				ncopies++;
+			}
+			continue;
+		}
 		out[nout++] = pool[i].node;
 		if (nout == R)
 			break;
@@ -286,29 +303,18 @@ EnsurePool(DiskannScratch *s, int n)
 }
 
 /*
- * AddBackEdge
- *		Give node j an edge to p, pruning j's list with RobustPrune when it
- *		would exceed R.
+ * PruneNeighbors
+ *		Cut node j's n out-neighbours in nbrs (plus extra, unless it is
+ *		DISKANN_INVALID_NODE) down to at most R with RobustPrune, and store
+ *		the result.
  */
 static void
-AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p)
+PruneNeighbors(DiskannGraph *g, DiskannNode j, DiskannNode *nbrs, int n,
+			   DiskannNode extra)
 {
 	DiskannScratch *s = g->scratch;
-	DiskannNode *nbrs = s->nbrs2;
-	int			n = g->get_neighbors(g, j, nbrs);
 	const float *jvec;
 
-	for (int i = 0; i < n; i++)
-		if (nbrs[i] == p)
-			return;
-	if (n < g->num_neighbors)
-	{
-		nbrs[n++] = p;
-		g->set_neighbors(g, j, nbrs, n);
-		return;
-	}
-
-	/* overflow: prune j's neighbours plus p down to R */
 	EnsurePool(s, n + 1);
 	jvec = g->get_vector(g, j, s->vec2);
 	memcpy(s->vec2, jvec, sizeof(float) * g->dimensions);
@@ -318,10 +324,53 @@ AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p)
 		s->pool[i].node = nbrs[i];
 		s->pool[i].distance = g->node_distance(g, nbrs[i], jvec);
 	}
-	s->pool[n].node = p;
-	s->pool[n].distance = g->node_distance(g, p, jvec);
-	n = RobustPrune(g, j, s->pool, n + 1, nbrs);
+	if (extra != DISKANN_INVALID_NODE)
+	{
+		s->pool[n].node = extra;
+		s->pool[n].distance = g->node_distance(g, extra, jvec);
+		n++;
+	}
+	n = RobustPrune(g, j, s->pool, n, nbrs);
 	g->set_neighbors(g, j, nbrs, n);
+}
+
+/*
+ * AddBackEdge
+ *		Give node j an edge to p.  A list may grow to g->max_degree (slack
+ *		over R during an in-memory build); beyond that, j's neighbours plus
+ *		p are pruned to R.
+ */
+static void
+AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p)
+{
+	DiskannScratch *s = g->scratch;
+	DiskannNode *nbrs = s->nbrs2;
+	int			n = g->get_neighbors(g, j, nbrs);
+
+	for (int i = 0; i < n; i++)
+		if (nbrs[i] == p)
+			return;
+	if (n < g->max_degree)
+	{
+		nbrs[n++] = p;
+		g->set_neighbors(g, j, nbrs, n);
+		return;
+	}
+	PruneNeighbors(g, j, nbrs, n, p);
+}
+
+/*
+ * DiskannTrimNode
+ *		Prune a node whose list grew past R (build slack) back to R.
+ */
+void
+DiskannTrimNode(DiskannGraph *g, DiskannNode node)
+{
+	DiskannScratch *s = g->scratch;
+	int			n = g->get_neighbors(g, node, s->nbrs2);
+
+	if (n > g->num_neighbors)
+		PruneNeighbors(g, node, s->nbrs2, n, DISKANN_INVALID_NODE);
 }
 
 /*
@@ -395,4 +444,114 @@ DiskannRefineNode(DiskannGraph *g, DiskannNode node)
 	DiskannGreedySearch(g, vec, g->search_list_size, node, &visited, &nvisited);
 	LinkNode(g, node, vec, visited, nvisited);
 	pfree(vec);
+}
+
+/*
+ * MarkReachable
+ *		Breadth-first walk from start over nodes not yet marked, marking
+ *		them in reached.  queue has room for every node.
+ */
+static void
+MarkReachable(DiskannGraph *g, DiskannNode start, bool *reached, DiskannNode *queue)
+{
+	DiskannScratch *s = g->scratch;
+	uint32		head = 0,
+				tail = 0;
+
+	if (reached[start])
+		return;
+	reached[start] = true;
+	queue[tail++] = start;
+	while (head < tail)
+	{
+		int			n = g->get_neighbors(g, queue[head++], s->nbrs2);
+
+		for (int i = 0; i < n; i++)
+			if (!reached[s->nbrs2[i]])
+			{
+				reached[s->nbrs2[i]] = true;
+				queue[tail++] = s->nbrs2[i];
+			}
+	}
+}
+
+/*
+ * LinkFromReachable
+ *		Give unreachable node u an in-edge from the closest reachable node
+ *		that has room, found by a greedy search for u's vector (a search
+ *		only walks reachable nodes).  If none of them has room, u replaces
+ *		the farthest neighbour of the closest one.
+ */
+static void
+LinkFromReachable(DiskannGraph *g, DiskannNode u)
+{
+	DiskannScratch *s = g->scratch;
+	DiskannCandidate *visited;
+	int			nvisited;
+	int			len;
+	float	   *vec = s->vec1;
+	DiskannNode v;
+	int			n;
+
+	memcpy(vec, g->get_vector(g, u, s->vec1), sizeof(float) * g->dimensions);
+	len = DiskannGreedySearch(g, vec, g->search_list_size, u, &visited, &nvisited);
+	if (len == 0)
+		return;
+	for (int i = 0; i < len; i++)
+	{
+		if (s->list[i].node == u)
+			continue;
+		n = g->get_neighbors(g, s->list[i].node, s->nbrs2);
+		if (n < g->num_neighbors)
+		{
+			s->nbrs2[n++] = u;
+			g->set_neighbors(g, s->list[i].node, s->nbrs2, n);
+			return;
+		}
+	}
+	v = s->list[0].node != u ? s->list[0].node : s->list[Min(1, len - 1)].node;
+	if (v == u)
+		return;
+	n = g->get_neighbors(g, v, s->nbrs2);
+	s->nbrs2[n - 1] = u;
+	g->set_neighbors(g, v, s->nbrs2, n);
+}
+
+/*
+ * DiskannRepairReachability
+ *		Make every node reachable from the entry point: Vamana's pruning
+ *		can leave a few nodes without in-edges.  Each unreachable node gets
+ *		an in-edge from a nearby reachable one.  Returns how many nodes
+ *		needed one.
+ */
+uint32
+DiskannRepairReachability(DiskannGraph *g)
+{
+	bool	   *reached;
+	DiskannNode *queue;
+	uint32		repaired = 0;
+
+	if (g->entry_point == DISKANN_INVALID_NODE)
+		return 0;
+	reached = palloc0(sizeof(bool) * g->num_nodes);
+	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DiskannNode) * g->num_nodes);
+
+	/* two rounds: a replaced edge can strand a node that was checked */
+	for (int round = 0; round < 2; round++)
+	{
+		memset(reached, 0, sizeof(bool) * g->num_nodes);
+		MarkReachable(g, g->entry_point, reached, queue);
+		for (DiskannNode u = 0; u < g->num_nodes; u++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (reached[u])
+				continue;
+			LinkFromReachable(g, u);
+			MarkReachable(g, u, reached, queue);
+			repaired++;
+		}
+	}
+	pfree(reached);
+	pfree(queue);
+	return repaired;
 }

@@ -235,6 +235,7 @@ DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 	dg->headbuf = palloc(layout->vector_offset);
 	dg->g.dimensions = layout->dimensions;
 	dg->g.num_neighbors = layout->num_neighbors;
+	dg->g.max_degree = layout->num_neighbors;
 	dg->g.search_list_size = search_list_size;
 	dg->g.alpha = alpha;
 	dg->g.distfn = DiskannDistanceFunction(layout->metric);
