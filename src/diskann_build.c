@@ -314,6 +314,7 @@ BuildMemGraph(DiskannBuildState *bs)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_PASS1);
 	mg->g.alpha = 1.0f;
 	mg->g.entry_point = DISKANN_INVALID_NODE;
+	mg->g.search_list_size = Max(bs->layout.num_neighbors, bs->search_list_size / 2);
 	for (uint32 i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -329,6 +330,7 @@ BuildMemGraph(DiskannBuildState *bs)
 	{
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_PASS2);
 		mg->g.alpha = (float) bs->max_alpha;
+		mg->g.search_list_size = bs->search_list_size;
 		for (uint32 i = 0; i < n; i++)
 		{
 			CHECK_FOR_INTERRUPTS();
