@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "access/amvalidate.h"
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
@@ -26,7 +27,7 @@
 #include "utils/syscache.h"
 #include "utils/regproc.h"
 
-int			diskann_query_search_list_size = 100;
+int			diskann_query_search_list_size = DISKANN_DEFAULT_QUERY_SEARCH_LIST_SIZE;
 int			diskann_iterative_scan = DISKANN_ITERATIVE_STRICT;
 int			diskann_max_scan_tuples = 20000;
 
@@ -65,7 +66,7 @@ DiskannInit(void)
 							"Search list size of an index scan",
 							"Larger values find more of the true nearest neighbours, more slowly.",
 							&diskann_query_search_list_size,
-							100, 1, 10000, PGC_USERSET, 0, NULL, NULL, NULL);
+							DISKANN_DEFAULT_QUERY_SEARCH_LIST_SIZE, 1, 10000, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("diskann.iterative_scan",
 							 "Whether a scan keeps walking the graph when the executor asks for more rows",
 							 "strict_order returns rows in distance order; relaxed_order may return "
@@ -115,6 +116,8 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		ntuples = path->indexinfo->tuples;
 	double		visited;
 	int			L = diskann_query_search_list_size;
+	int			R;
+	Relation	index;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -128,11 +131,14 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	/*
 	 * A search expands about L nodes and computes a distance for each
-	 * neighbour not seen before: roughly L * R / 2 distance computations,
-	 * each reading one node's page.  The distance is charged at the ORDER BY
+	 * neighbour not seen before: measured at about R / 4 per expansion, each
+	 * reading one node's page.  The distance is charged at the ORDER BY
 	 * operator's own cost, as the sequential scan it competes with is.
 	 */
-	visited = Min(ntuples, (double) Max(L, 10) * DISKANN_DEFAULT_NUM_NEIGHBORS / 2.0);
+	index = index_open(path->indexinfo->indexoid, NoLock);
+	R = DiskannGetNumNeighbors(index);
+	index_close(index, NoLock);
+	visited = Min(ntuples, (double) Max(L, 10) * Max(R / 4, 1));
 	if (ntuples < 1)
 		visited = 1;
 

@@ -70,7 +70,7 @@ typedef enum DiskannMetric
 #define DISKANN_MAX_ALIGNED_WASTE	0.10	/* fraction of a page */
 
 /* Option limits and defaults */
-#define DISKANN_DEFAULT_NUM_NEIGHBORS	32
+#define DISKANN_DEFAULT_NUM_NEIGHBORS	64
 #define DISKANN_MIN_NUM_NEIGHBORS		4
 #define DISKANN_MAX_NUM_NEIGHBORS		256
 #define DISKANN_DEFAULT_SEARCH_LIST_SIZE 100
@@ -163,6 +163,7 @@ typedef enum DiskannIterativeScan
 } DiskannIterativeScan;
 
 /* Settings */
+#define DISKANN_DEFAULT_QUERY_SEARCH_LIST_SIZE	150
 extern int	diskann_query_search_list_size;
 extern int	diskann_iterative_scan;
 extern int	diskann_max_scan_tuples;

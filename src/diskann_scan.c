@@ -63,7 +63,8 @@ typedef struct DiskannScanOpaqueData
 	char	   *headbuf;		/* a node's header and neighbour list */
 	float		last_distance;
 	int64		returned;
-	int64		examined;
+	int64		examined;		/* nodes expanded */
+	int64		distances;		/* distances computed */
 } DiskannScanOpaqueData;
 
 typedef DiskannScanOpaqueData *DiskannScanOpaque;
@@ -222,6 +223,7 @@ ExpandCandidate(Relation index, DiskannScanOpaque so, int pos)
 			continue;
 		WindowInsert(so, q, DiskannNodeDistance(index, &so->layout, q,
 												so->query, so->distfn));
+		so->distances++;
 	}
 }
 
@@ -308,6 +310,7 @@ StartSearch(IndexScanDesc scan)
 	so->last_distance = -get_float4_infinity();
 	so->returned = 0;
 	so->examined = 0;
+	so->distances = 1;
 	so->empty = false;
 
 	SeenTestAndSet(so, so->entry_point);
@@ -414,6 +417,10 @@ diskannendscan(IndexScanDesc scan)
 {
 	DiskannScanOpaque so = (DiskannScanOpaque) scan->opaque;
 
+	if (so->started && !so->empty)
+		elog(DEBUG1, "diskann scan: returned " INT64_FORMAT " rows, expanded " INT64_FORMAT
+			 " nodes, computed " INT64_FORMAT " distances",
+			 so->returned, so->examined, so->distances);
 	MemoryContextDelete(so->scanctx);
 	pfree(so);
 	scan->opaque = NULL;
