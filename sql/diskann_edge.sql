@@ -121,8 +121,10 @@ CREATE TABLE dedge_multi (id int, embedding vector(6));
 INSERT INTO dedge_multi
 SELECT i, ARRAY[sin(i), cos(i), sin(2 * i), cos(2 * i), sin(i * 0.1), cos(i * 0.3)]::vector
 FROM generate_series(1, 500) i;
-CREATE INDEX dedge_multi_l2 ON dedge_multi USING diskann (embedding vector_l2_ops);
-CREATE INDEX dedge_multi_ip ON dedge_multi USING diskann (embedding vector_ip_ops);
+CREATE INDEX dedge_multi_l2 ON dedge_multi USING diskann (embedding vector_l2_ops)
+  WITH (num_neighbors = 32);
+CREATE INDEX dedge_multi_ip ON dedge_multi USING diskann (embedding vector_ip_ops)
+  WITH (num_neighbors = 24);
 CREATE INDEX dedge_multi_cos ON dedge_multi USING diskann (embedding vector_cosine_ops)
   WITH (num_neighbors = 8, search_list_size = 20);
 CREATE INDEX dedge_multi_l2b ON dedge_multi USING diskann (embedding vector_l2_ops)
