@@ -134,12 +134,13 @@ foreach my $qid (1 .. 5)
 	is(scalar(grep { $_->[1] != $category } @rows), 0, "relaxed_order: query $qid: right category");
 }
 
-# off: the scan ends with its first search list (100 rows), of which about
-# one in 20 is in the category
+# off: the scan ends with its first search list (40 rows here), of which
+# about one in 20 is in the category
 foreach my $qid (1 .. 5)
 {
 	my $category = $qid % 20;
-	my @rows = query_rows('SET diskann.iterative_scan = off;', $category, $qid, 10);
+	my @rows = query_rows('SET diskann.iterative_scan = off; SET diskann.query_search_list_size = 40;',
+		$category, $qid, 10);
 	cmp_ok(scalar @rows, '<', 10, "iterative_scan off: query $qid: fewer than 10 rows");
 }
 my @rows = query_rows('SET diskann.iterative_scan = off; SET diskann.query_search_list_size = 40;',
