@@ -5,7 +5,7 @@
 -- an empty table
 CREATE TABLE dedge_empty (id int, embedding vector(4));
 CREATE INDEX dedge_empty_idx ON dedge_empty USING diskann (embedding);
-SELECT nodes, live_nodes, deleted_nodes, pages, dimensions, num_neighbors, layout,
+SELECT nodes, live_nodes, deleted_nodes, pages, dimensions, layout,
        avg_out_degree, entry_point
 FROM diskann_stats('dedge_empty_idx');
 SELECT * FROM diskann_verify('dedge_empty_idx');
@@ -172,7 +172,8 @@ CREATE TABLE dedge_784 (id int, embedding vector(784));
 INSERT INTO dedge_784
 SELECT i, (SELECT array_agg(sin(i * j)) FROM generate_series(1, 784) j)::vector
 FROM generate_series(1, 40) i;
-CREATE INDEX dedge_784_idx ON dedge_784 USING diskann (embedding);
+CREATE INDEX dedge_784_idx ON dedge_784 USING diskann (embedding)
+  WITH (num_neighbors = 32);
 SELECT nodes, dimensions, layout, slot_size FROM diskann_stats('dedge_784_idx');
 SELECT * FROM diskann_verify('dedge_784_idx');
 SET enable_seqscan = off;
@@ -189,7 +190,8 @@ CREATE TABLE dedge_wide (id int, embedding vector(16000));
 INSERT INTO dedge_wide
 SELECT i, (SELECT array_agg(sin(i * j * 0.001)) FROM generate_series(1, 16000) j)::vector
 FROM generate_series(1, 6) i;
-CREATE INDEX dedge_wide_idx ON dedge_wide USING diskann (embedding vector_cosine_ops);
+CREATE INDEX dedge_wide_idx ON dedge_wide USING diskann (embedding vector_cosine_ops)
+  WITH (num_neighbors = 32);
 SELECT nodes, live_nodes, dimensions, layout, slot_size, pages > 6 * 7 AS spans_pages
 FROM diskann_stats('dedge_wide_idx');
 SELECT * FROM diskann_verify('dedge_wide_idx');
