@@ -119,7 +119,15 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	int			R;
 	Relation	index;
 
-	if (path->indexorderbys == NIL)
+	/*
+	 * The index only pays off for ORDER BY ... LIMIT: without a LIMIT (or
+	 * with one beyond what an iterative scan may return) every row is
+	 * wanted, which a graph walk neither does fast nor promises.  A LIMIT
+	 * whose value is unknown at plan time (tuple_fraction > 0 but no
+	 * limit_tuples) is taken as small.
+	 */
+	if (path->indexorderbys == NIL || root->tuple_fraction <= 0.0 ||
+		(root->limit_tuples > 0 && root->limit_tuples > diskann_max_scan_tuples))
 	{
 		*indexStartupCost = get_float8_infinity();
 		*indexTotalCost = get_float8_infinity();

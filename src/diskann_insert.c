@@ -10,7 +10,28 @@
 #include "postgres.h"
 
 #include "diskann.h"
+#include "vector.h"
 #include "utils/rel.h"
+
+/*
+ * DiskannIsIndexable
+ *		False for values the index leaves out: zero vectors under cosine.
+ */
+static bool
+DiskannIsIndexable(Relation index, Datum value)
+{
+	Vector	   *v;
+	bool		ok;
+	float	   *buf;
+
+	if (DiskannGetMetric(index) != DISKANN_METRIC_COSINE)
+		return true;
+	v = DatumGetVector(value);
+	buf = palloc(sizeof(float) * v->dim);
+	ok = DiskannPrepareVector(DISKANN_METRIC_COSINE, v->x, buf, v->dim);
+	pfree(buf);
+	return ok;
+}
 
 /*
  * diskanninsert
@@ -23,7 +44,7 @@ diskanninsert(Relation index, Datum *values, bool *isnull,
 			  IndexInfo *indexInfo)
 {
 	/* rows the index would not hold anyway need no support */
-	if (isnull[0])
+	if (isnull[0] || !DiskannIsIndexable(index, values[0]))
 		return false;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
