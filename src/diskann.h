@@ -252,6 +252,8 @@ extern DiskannMetric DiskannGetMetric(Relation index);
 extern int	DiskannGetNumNeighbors(Relation index);
 extern int	DiskannGetSearchListSize(Relation index);
 extern double DiskannGetMaxAlpha(Relation index);
+extern DiskannMetric DiskannMetricOfDistance(float (*distfn) (const float *, const float *, int));
+extern float DiskannPruneAlpha(DiskannMetric metric, float alpha);
 extern bool DiskannPrepareVector(DiskannMetric metric, const float *in, float *out, int dim);
 extern float (*DiskannDistanceFunction(DiskannMetric metric)) (const float *, const float *, int);
 extern float (*DiskannHalfDistanceFunction(DiskannMetric metric)) (const float *, const OmenHalf *, int);

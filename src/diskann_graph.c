@@ -31,6 +31,7 @@ typedef struct DiskannScratch
 	float	   *vec1;			/* vector buffers, dimensions floats each */
 	float	   *vec2;
 	bool	   *pruned;
+	DiskannMetric metric;		/* of g->distfn */
 } DiskannScratch;
 
 /*
@@ -57,6 +58,7 @@ DiskannGraphInitScratch(DiskannGraph *g)
 	s->nbrs2 = palloc(sizeof(DiskannNode) * (R + 1));
 	s->vec1 = palloc(sizeof(float) * g->dimensions);
 	s->vec2 = palloc(sizeof(float) * g->dimensions);
+	s->metric = DiskannMetricOfDistance(g->distfn);
 	g->scratch = s;
 }
 
@@ -243,6 +245,7 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 	int			R = g->num_neighbors;
 	int			nout = 0;
 	int			ncopies = 0;
+	float		alpha = DiskannPruneAlpha(s->metric, g->alpha);
 
 	qsort(pool, n, sizeof(DiskannCandidate), CandidateCmp);
 	for (int i = 0; i < n; i++)
@@ -262,7 +265,7 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 		 * vectors would close into islands.  Keep up to R/2 copies without
 		 * letting them prune.
 		 */
-		if (pool[i].distance <= 0.0f && g->distfn != NULL)
+		if (pool[i].distance <= 0.0f && s->metric != DISKANN_METRIC_IP)
 		{
 			if (ncopies < R / 2)
 			{
@@ -281,7 +284,7 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 				continue;
 			if (g->prefetch && j + 2 < n)
 				g->prefetch(g, pool[j + 2].node);
-			if (g->alpha * g->node_distance(g, pool[j].node, starvec) <= pool[j].distance)
+			if (alpha * g->node_distance(g, pool[j].node, starvec) <= pool[j].distance)
 				pruned[j] = true;
 		}
 	}

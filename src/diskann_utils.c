@@ -182,6 +182,46 @@ float		(*DiskannHalfDistanceFunction(DiskannMetric metric)) (const float *, cons
 }
 
 /*
+ * DiskannMetricOfDistance
+ *		The metric whose DiskannDistanceFunction is distfn.
+ */
+DiskannMetric
+DiskannMetricOfDistance(float (*distfn) (const float *, const float *, int))
+{
+	if (distfn == NegativeDot)
+		return DISKANN_METRIC_IP;
+	if (distfn == CosineIndexDistance)
+		return DISKANN_METRIC_COSINE;
+	if (distfn == L1)
+		return DISKANN_METRIC_L1;
+	return DISKANN_METRIC_L2;
+}
+
+/*
+ * DiskannPruneAlpha
+ *		The alpha RobustPrune applies for a metric, given the max_alpha
+ *		option.  The option is defined on squared Euclidean distances (as
+ *		L2 and cosine, 1 - dot of unit vectors, are); L1 distances are not
+ *		squared, so they take its square root to prune alike.  Inner
+ *		products are not distances (they go negative), and any relaxation
+ *		beyond 1 only makes pruning more aggressive there, so IP prunes
+ *		with alpha = 1.
+ */
+float
+DiskannPruneAlpha(DiskannMetric metric, float alpha)
+{
+	switch (metric)
+	{
+		case DISKANN_METRIC_L1:
+			return sqrtf(alpha);
+		case DISKANN_METRIC_IP:
+			return 1.0f;
+		default:
+			return alpha;
+	}
+}
+
+/*
  * DiskannPrepareVector
  *		Copy a vector into index form: normalised under cosine.  Returns
  *		false if the vector cannot be indexed (zero vector under cosine).
