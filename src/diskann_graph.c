@@ -247,6 +247,9 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 	int			ncopies = 0;
 	float		alpha = DiskannPruneAlpha(s->metric, g->alpha);
 
+	/* 1 - dot of a unit vector with itself is only 0 up to rounding */
+	float		copy_distance = s->metric == DISKANN_METRIC_COSINE ? 1e-6f : 0.0f;
+
 	qsort(pool, n, sizeof(DiskannCandidate), CandidateCmp);
 	for (int i = 0; i < n; i++)
 		pruned[i] = (pool[i].node == p ||
@@ -265,7 +268,7 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 		 * vectors would close into islands.  Keep up to R/2 copies without
 		 * letting them prune.
 		 */
-		if (pool[i].distance <= 0.0f && s->metric != DISKANN_METRIC_IP)
+		if (s->metric != DISKANN_METRIC_IP && pool[i].distance <= copy_distance)
 		{
 			if (ncopies < R / 2)
 			{
