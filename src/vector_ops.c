@@ -264,6 +264,21 @@ l2_normalize(PG_FUNCTION_ARGS)
 }
 
 /*
+ * CheckNoOverflow
+ *		Raise the overflow error if an element of an arithmetic result is
+ *		infinite (the inputs never are).
+ */
+static void
+CheckNoOverflow(const Vector *result)
+{
+	for (int i = 0; i < result->dim; i++)
+	{
+		if (isinf(result->x[i]))
+			float_overflow_error();
+	}
+}
+
+/*
  * vector_add
  *		Element-wise sum (operator +); overflow to infinity is an error.
  */
@@ -278,11 +293,7 @@ vector_add(PG_FUNCTION_ARGS)
 	result = InitVector(a->dim);
 	for (int i = 0; i < a->dim; i++)
 		result->x[i] = a->x[i] + b->x[i];
-	for (int i = 0; i < a->dim; i++)
-	{
-		if (isinf(result->x[i]))
-			float_overflow_error();
-	}
+	CheckNoOverflow(result);
 
 	PG_RETURN_VECTOR_P(result);
 }
@@ -302,11 +313,7 @@ vector_sub(PG_FUNCTION_ARGS)
 	result = InitVector(a->dim);
 	for (int i = 0; i < a->dim; i++)
 		result->x[i] = a->x[i] - b->x[i];
-	for (int i = 0; i < a->dim; i++)
-	{
-		if (isinf(result->x[i]))
-			float_overflow_error();
-	}
+	CheckNoOverflow(result);
 
 	PG_RETURN_VECTOR_P(result);
 }
