@@ -40,8 +40,8 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
 # Stand-alone unit test of the distance kernels against a double reference.
-test/kernels/test_distance: test/kernels/test_distance.c src/distance.c src/distance_half.c src/distance.h
-	$(CC) -O2 -Wall -Wextra -Isrc -o $@ test/kernels/test_distance.c src/distance.c src/distance_half.c -lm
+test/kernels/test_distance: test/kernels/test_distance.c src/distance.c src/distance_half.c src/distance_sq8.c src/distance.h
+	$(CC) -O2 -Wall -Wextra -Isrc -o $@ test/kernels/test_distance.c src/distance.c src/distance_half.c src/distance_sq8.c -lm
 
 .PHONY: kernelcheck
 kernelcheck: test/kernels/test_distance

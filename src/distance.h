@@ -67,4 +67,51 @@ extern int	OmenHalfKernelsAvailable(const OmenHalfKernels **sets);
 extern OmenHalf OmenFloatToHalf(float f);
 extern float OmenHalfToFloat(OmenHalf h);
 
+/*
+ * Scalar-quantised (SQ8) vectors: one byte per dimension, with a minimum
+ * and a step per dimension shared by all vectors of a set.  Code c of
+ * dimension d stands for fmaf(c, scale[d], min[d]); OmenSq8Value gives that
+ * value, and every kernel reconstructs exactly it before doing the float
+ * arithmetic.  Used for the in-memory graph of an index build, where a
+ * quarter of the float4 memory traffic is worth a quantisation step.
+ * Each kernel takes a float4 vector a, a code vector b and the set's min and
+ * scale arrays.
+ */
+typedef unsigned char OmenSq8;
+
+typedef struct OmenSq8Kernels
+{
+	const char *name;			/* "scalar", "avx2", "avx512" */
+	/* sum of (a[i] - x[i])^2 */
+	float		(*l2sq) (const float *a, const OmenSq8 *b, const float *min,
+						 const float *scale, int n);
+	/* sum of a[i] * x[i] */
+	float		(*dot) (const float *a, const OmenSq8 *b, const float *min,
+						const float *scale, int n);
+	/* sum of |a[i] - x[i]| */
+	float		(*l1) (const float *a, const OmenSq8 *b, const float *min,
+					   const float *scale, int n);
+	/* out[i] = x[i], bit for bit the values the kernels use */
+	void		(*decode) (const OmenSq8 *b, const float *min,
+						   const float *scale, float *out, int n);
+} OmenSq8Kernels;
+
+extern OmenSq8Kernels omen_sq8_kernels;
+
+/* Select the fastest SQ8 kernels this CPU supports (callers must call it). */
+extern void OmenSq8KernelsInit(void);
+
+/* Every SQ8 kernel set this CPU can run, best last (at most 3). */
+extern int	OmenSq8KernelsAvailable(const OmenSq8Kernels **sets);
+
+/*
+ * Quantise x: codes[i] = round((x[i] - min[i]) / scale[i]) clamped to
+ * 0..255, 0 where scale[i] is 0.
+ */
+extern void OmenSq8Encode(const float *x, const float *min, const float *scale,
+						  OmenSq8 *codes, int n);
+
+/* The value code stands for: fmaf(code, scale, min) */
+extern float OmenSq8Value(OmenSq8 code, float min, float scale);
+
 #endif							/* OMENDB_DISTANCE_H */

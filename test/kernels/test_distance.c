@@ -16,6 +16,15 @@
  * treatment for every half kernel set the CPU can run, the reference being
  * computed in double from a and the exactly widened b.
  *
+ * The SQ8 kernels (float vector a, codes b with per-dimension min and
+ * scale) get the same treatment for every SQ8 kernel set the CPU can run,
+ * the reference being computed in double from a and the reconstructed
+ * values fmaf(code, scale, min), which every kernel must reproduce exactly
+ * (decode must return them bit for bit, into a guarded buffer).
+ * Integer data must match exactly wherever the sum of |terms| stays below
+ * 2^24 (then every partial sum is exact in float).  The encoder is checked
+ * to pick the nearest code.
+ *
  * The half conversions are checked value by value: all 65536 half bit
  * patterns widen exactly (compared with an ldexp-based reference) and
  * narrow back to the same bits (NaN stays NaN); narrowing is compared with
@@ -956,6 +965,353 @@ test_half_kernels(const GuardedBuf *ga, const GuardedBuf *gb)
 			   sets[s]->name, worst_rel_half[s]);
 }
 
+/* ---------------------------------------------------------------------
+ * SQ8: kernels and encoder
+ * ---------------------------------------------------------------------
+ */
+
+static const char *const sq8_output_names[HK_COUNT] = {
+	"sq8.l2sq", "sq8.dot", "sq8.l1"
+};
+
+/* kinds of input data for the SQ8 kernels */
+typedef enum
+{
+	SD_UNIT,					/* a in [-1, 1]; min in [-1, 0], range in [0, 2] */
+	SD_LARGE,					/* the same times 1e4 */
+	SD_MIXED,					/* a as D_MIXED; min and range times 2^k, k
+								 * in [-20, 20] per dimension */
+	SD_INT_NEAR,				/* scale 1, min -128: x = code - 128; a = x
+								 * + [-4, 4]: exact l2sq and l1 */
+	SD_INT_SMALL,				/* scale 1, min -128, codes 124..132, so x
+								 * and a in [-4, 4]: all exact */
+	SD_ZERO_SCALE,				/* some dimensions with scale 0 (min = max) */
+	SD_COUNT
+} Sq8DataKind;
+
+static const char *const sq8_data_names[SD_COUNT] = {
+	"unit", "large", "mixed", "int-near", "int-small", "zero-scale"
+};
+
+static double worst_rel_sq8[3];
+
+/* the value a code stands for, as the kernels must compute it */
+static double
+sq8_ref_value(OmenSq8 c, float min, float scale)
+{
+	return (double) fmaf((float) c, scale, min);
+}
+
+/*
+ * Fill a, codes b and the per-dimension min and scale with data of a kind.
+ * Codes are random bytes over the whole range 0..255 (a sign-extending
+ * conversion would be caught).
+ */
+static void
+fill_sq8(float *a, OmenSq8 *b, float *min, float *scale, int n,
+		 Sq8DataKind kind)
+{
+	for (int i = 0; i < n; i++)
+	{
+		b[i] = (OmenSq8) (rng_next() >> 56);
+		switch (kind)
+		{
+			case SD_UNIT:
+			case SD_LARGE:
+			case SD_ZERO_SCALE:
+				{
+					double		f = (kind == SD_LARGE) ? 1e4 : 1.0;
+
+					min[i] = (float) (-f * (rng_unit() + 1.0) / 2.0);
+					scale[i] = (float) (f * (rng_unit() + 1.0) / 255.0);
+					a[i] = (float) (f * rng_unit());
+					if (kind == SD_ZERO_SCALE && (rng_next() & 1))
+					{
+						scale[i] = 0.0f;
+						b[i] = 0;
+					}
+					break;
+				}
+			case SD_MIXED:
+				{
+					int			k = (int) (rng_next() % 41) - 20;
+
+					min[i] = (float) ldexp(-(rng_unit() + 1.0) / 2.0, k);
+					scale[i] = (float) ldexp((rng_unit() + 1.0) / 255.0, k);
+					a[i] = (float) ldexp(rng_unit(), (int) (rng_next() % 41) - 20);
+					break;
+				}
+			case SD_INT_NEAR:
+			case SD_INT_SMALL:
+				min[i] = -128.0f;
+				scale[i] = 1.0f;
+				a[i] = (float) ((int) (rng_next() % 9) - 4);
+				if (kind == SD_INT_NEAR)
+					a[i] += (float) ((int) b[i] - 128);
+				else
+					b[i] = (OmenSq8) (124 + rng_next() % 9);
+				break;
+			default:
+				abort();
+		}
+	}
+}
+
+/*
+ * Run every kernel of one SQ8 set on a[0..n-1], b[0..n-1] and check the
+ * results against a double-precision reference computed from a and the
+ * reconstructed values; decode into decoded[0..n-1] (which ends right
+ * before a guard page) must give exactly those values.
+ */
+static void
+check_sq8_set(const OmenSq8Kernels *ks, int setno, const float *a,
+			  const OmenSq8 *b, const float *min, const float *scale, int n,
+			  Sq8DataKind d, Layout l, float *decoded)
+{
+	double		ref[HK_COUNT] = {0};
+	double		sumabs[HK_COUNT] = {0};
+	float		got[HK_COUNT];
+	char		setname[32];
+	int			isint = (d == SD_INT_NEAR || d == SD_INT_SMALL);
+	int			bad;
+
+	for (int i = 0; i < n; i++)
+	{
+		double		x = a[i];
+		double		y = sq8_ref_value(b[i], min[i], scale[i]);
+		double		diff = x - y;
+
+		ref[HK_L2SQ] += diff * diff;
+		ref[HK_DOT] += x * y;
+		ref[HK_L1] += fabs(diff);
+		sumabs[HK_DOT] += fabs(x * y);
+	}
+	sumabs[HK_L2SQ] = ref[HK_L2SQ];
+	sumabs[HK_L1] = ref[HK_L1];
+
+	snprintf(setname, sizeof(setname), "sq8-%s", ks->name);
+
+	fault_armed = 1;
+	if (sigsetjmp(fault_jmp, 1) != 0)
+	{
+		nfailed++;
+		printf("FAIL: set=%s data=%s layout=%s n=%d: memory fault "
+			   "(read outside the input arrays)\n",
+			   setname, sq8_data_names[d], layout_names[l], n);
+		return;
+	}
+	got[HK_L2SQ] = ks->l2sq(a, b, min, scale, n);
+	got[HK_DOT] = ks->dot(a, b, min, scale, n);
+	got[HK_L1] = ks->l1(a, b, min, scale, n);
+	/* decode into the guarded buffer behind a: bit for bit the reference */
+	ks->decode(b, min, scale, decoded, n);
+	fault_armed = 0;
+
+	bad = -1;
+	for (int i = 0; i < n && bad < 0; i++)
+		if ((double) decoded[i] != sq8_ref_value(b[i], min[i], scale[i]))
+			bad = i;
+	if (bad < 0)
+		npassed++;
+	else
+	{
+		nfailed++;
+		printf("FAIL: set=%s kernel=sq8.decode data=%s layout=%s n=%d: "
+			   "element %d is %.9g, expected %.9g\n",
+			   setname, sq8_data_names[d], layout_names[l], n, bad,
+			   decoded[bad], sq8_ref_value(b[bad], min[bad], scale[bad]));
+	}
+
+	for (int k = 0; k < HK_COUNT; k++)
+		check_value(setname, sq8_output_names[k], sq8_data_names[d],
+					layout_names[l], isint && sumabs[k] < 16777216.0, n,
+					got[k], ref[k], sumabs[k], &worst_rel_sq8[setno]);
+}
+
+/*
+ * The encoder: on random data within and beyond [min, min + 255 * scale]
+ * every code must be the nearest one (within float rounding of the
+ * division), clamped at the ends, and 0 where scale is 0.
+ */
+static void
+test_sq8_encode(void)
+{
+	enum
+	{
+		NE = 4096
+	};
+	static float x[NE],
+				min[NE],
+				scale[NE];
+	static OmenSq8 codes[NE];
+	long		bad = 0;
+
+	for (int i = 0; i < NE; i++)
+	{
+		int			k = (int) (rng_next() % 41) - 20;
+
+		min[i] = (float) ldexp(rng_unit(), k);
+		scale[i] = (i % 17 == 0) ? 0.0f : (float) ldexp((rng_unit() + 1.0) / 255.0, k);
+		/* mostly inside the range, some below and above it */
+		x[i] = (float) (min[i] + (rng_unit() * 0.6 + 0.5) * 255.0 * scale[i]);
+		if (i % 5 == 0)
+			x[i] = (float) (min[i] + ldexp(rng_unit(), k + 1));
+	}
+	x[1] = min[1];				/* the ends exactly */
+	x[2] = (float) (min[2] + 255.0 * scale[2]);
+	OmenSq8Encode(x, min, scale, codes, NE);
+	for (int i = 0; i < NE; i++)
+	{
+		double		err = fabs(x[i] - sq8_ref_value(codes[i], min[i], scale[i]));
+		int			ok = 1;
+
+		if (scale[i] == 0.0f)
+			ok = (codes[i] == 0);
+		else
+		{
+			/* no other code is clearly closer */
+			for (int c = 0; c < 256; c++)
+				if (fabs(x[i] - sq8_ref_value((OmenSq8) c, min[i], scale[i])) <
+					err - 1e-5 * scale[i])
+				{
+					ok = 0;
+					break;
+				}
+		}
+		if (ok)
+			npassed++;
+		else
+		{
+			nfailed++;
+			if (++bad <= CONV_PRINT_MAX)
+				printf("FAIL: sq8 encode x=%.9g min=%.9g scale=%.9g: code %d\n",
+					   x[i], min[i], scale[i], codes[i]);
+		}
+	}
+	if (OmenSq8Value(200, -128.0f, 1.0f) == 72.0f &&
+		OmenSq8Value(255, 1.0f, 0.0f) == 1.0f)
+		npassed++;
+	else
+	{
+		nfailed++;
+		printf("FAIL: OmenSq8Value\n");
+	}
+}
+
+/*
+ * all SQ8 checks; ga, gb and gdec are guarded buffers for MAX_N floats
+ * (gdec receives decoded vectors)
+ */
+static void
+test_sq8_kernels(const GuardedBuf *ga, const GuardedBuf *gb,
+				 const GuardedBuf *gdec)
+{
+	const OmenSq8Kernels *sets[3];
+	int			nsets;
+	float	   *srca,
+			   *ala,
+			   *min,
+			   *scale;
+	OmenSq8    *srcb,
+			   *alb;
+
+	nsets = OmenSq8KernelsAvailable(sets);
+	printf("sq8 kernel sets tested:");
+	for (int s = 0; s < nsets; s++)
+		printf(" %s", sets[s]->name);
+	printf("\n");
+
+	/* OmenSq8KernelsInit() must pick the best set */
+	OmenSq8KernelsInit();
+	if (strcmp(omen_sq8_kernels.name, sets[nsets - 1]->name) == 0 &&
+		omen_sq8_kernels.l2sq == sets[nsets - 1]->l2sq &&
+		omen_sq8_kernels.dot == sets[nsets - 1]->dot &&
+		omen_sq8_kernels.l1 == sets[nsets - 1]->l1)
+		npassed++;
+	else
+	{
+		nfailed++;
+		printf("FAIL: OmenSq8KernelsInit chose \"%s\", expected \"%s\"\n",
+			   omen_sq8_kernels.name, sets[nsets - 1]->name);
+	}
+
+	test_sq8_encode();
+
+	srca = malloc(MAX_N * sizeof(float));
+	srcb = malloc(MAX_N * sizeof(OmenSq8));
+	min = malloc(MAX_N * sizeof(float));
+	scale = malloc(MAX_N * sizeof(float));
+	ala = aligned_alloc(64, (MAX_N + 16) * sizeof(float));
+	alb = aligned_alloc(64, MAX_N + 64);
+	if (!srca || !srcb || !min || !scale || !ala || !alb)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+
+	for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+	{
+		int			n = lengths[li];
+		size_t		abytes = (size_t) n * sizeof(float);
+		size_t		bbytes = (size_t) n;
+
+		for (int d = 0; d < SD_COUNT; d++)
+		{
+			fill_sq8(srca, srcb, min, scale, n, (Sq8DataKind) d);
+
+			for (int l = 0; l < L_COUNT; l++)
+			{
+				float	   *a;
+				OmenSq8    *b;
+
+				switch ((Layout) l)
+				{
+					case L_ALIGNED:
+						a = ala;
+						b = alb;
+						break;
+					case L_OFFSET_A:
+						a = ala + 1;
+						b = alb;
+						break;
+					case L_OFFSET_BOTH:
+						a = ala + 1;
+						b = alb + 3;
+						break;
+					case L_GUARD_END:
+						a = (float *) (ga->end - abytes);
+						b = (OmenSq8 *) (gb->end - bbytes);
+						break;
+					case L_GUARD_START:
+						a = (float *) ga->start;
+						b = (OmenSq8 *) gb->start;
+						break;
+					default:
+						abort();
+				}
+				memcpy(a, srca, abytes);
+				memcpy(b, srcb, bbytes);
+
+				for (int s = 0; s < nsets; s++)
+					check_sq8_set(sets[s], s, a, b, min, scale, n,
+								  (Sq8DataKind) d, (Layout) l,
+								  (float *) (gdec->end - abytes));
+			}
+		}
+	}
+
+	free(srca);
+	free(srcb);
+	free(min);
+	free(scale);
+	free(ala);
+	free(alb);
+
+	for (int s = 0; s < nsets; s++)
+		printf("sq8-%s: largest |error| / sum |terms| = %.3g\n",
+			   sets[s]->name, worst_rel_sq8[s]);
+}
+
 /* entry point: run all checks and print the summary */
 int
 main(void)
@@ -963,7 +1319,8 @@ main(void)
 	const OmenKernels *sets[3];
 	int			nsets;
 	GuardedBuf	ga,
-				gb;
+				gb,
+				gdec;
 	float	   *srca,
 			   *srcb;
 	float	   *ala,
@@ -1065,6 +1422,9 @@ main(void)
 
 	init_half_values();
 	test_half_kernels(&ga, &gb);
+	guarded_alloc(&gdec, MAX_N * sizeof(float));
+	test_sq8_kernels(&ga, &gb, &gdec);
+	munmap(gdec.base, gdec.total);
 	test_conversions();
 
 	munmap(ga.base, ga.total);
