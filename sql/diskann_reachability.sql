@@ -82,3 +82,35 @@ SELECT count(*) AS queries,
 FROM dreach_ip_index JOIN dreach_ip q ON q.id = qid;
 RESET enable_indexscan;
 DROP TABLE dreach_ip, dreach_ip_index;
+
+-- 10,000 copies of one vector whose elements half precision cannot hold
+-- exactly, among 2,000 distinct rows: the build stays healthy, and the
+-- copies are all found
+CREATE TABLE dreach_many (id int, embedding vector(32));
+INSERT INTO dreach_many
+SELECT i, (SELECT array_agg(sin(i * j * 0.37)) FROM generate_series(1, 32) j)::vector
+FROM generate_series(1, 2000) i;
+INSERT INTO dreach_many
+SELECT 2000 + i, (SELECT array_agg(1.0 / (j + 2.0)) FROM generate_series(1, 32) j)::vector
+FROM generate_series(1, 10000) i;
+CREATE INDEX dreach_many_idx ON dreach_many USING diskann (embedding);
+SELECT nodes, live_nodes FROM diskann_stats('dreach_many_idx');
+SELECT * FROM diskann_verify('dreach_many_idx');
+SET enable_seqscan = off;
+SELECT count(*), min(id) > 2000 AS all_copies, max(d) AS max_distance
+FROM (SELECT id, embedding <-> (SELECT embedding FROM dreach_many WHERE id = 2001) AS d
+      FROM dreach_many
+      ORDER BY embedding <-> (SELECT embedding FROM dreach_many WHERE id = 2001)
+      LIMIT 10) s;
+SELECT count(*), count(DISTINCT id), min(id) > 2000 AS all_copies
+FROM (SELECT id FROM dreach_many
+      ORDER BY embedding <-> (SELECT embedding FROM dreach_many WHERE id = 2001)
+      LIMIT 10000) s;
+-- a distinct row is its own nearest neighbour
+SELECT count(*) FILTER (WHERE nn = i) AS found, count(*) AS queries
+FROM (SELECT i, (SELECT id FROM dreach_many
+                 ORDER BY embedding <-> (SELECT embedding FROM dreach_many WHERE id = i)
+                 LIMIT 1) AS nn
+      FROM generate_series(1, 2000, 97) i) s;
+RESET enable_seqscan;
+DROP TABLE dreach_many;

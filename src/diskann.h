@@ -225,6 +225,7 @@ typedef struct DiskannCandidate
 	DiskannNode node;
 	float		distance;
 	bool		expanded;
+	uint32		tiebreak;		/* orders equal distances in RobustPrune */
 } DiskannCandidate;
 
 /* diskann.c */

@@ -222,6 +222,15 @@ MemGetVector(DiskannGraph *g, DiskannNode node, float *buf)
 								mg->sq8min, mg->sq8scale, buf, g->dimensions);
 		return buf;
 	}
+	if (mg->halves)
+	{
+		/* widen the half copy, so that a node's copies are at distance 0 */
+		const OmenHalf *h = mg->halves + (size_t) node * g->dimensions;
+
+		for (int i = 0; i < g->dimensions; i++)
+			buf[i] = OmenHalfToFloat(h[i]);
+		return buf;
+	}
 	return mg->vectors + (size_t) node * g->dimensions;
 }
 

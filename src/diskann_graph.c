@@ -13,7 +13,11 @@
 #include <float.h>
 
 #include "diskann.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
+
+/* How many nodes ahead of use vectors are prefetched (memory latency) */
+#define PREFETCH_AHEAD 8
 
 /* Per-graph working memory */
 typedef struct DiskannScratch
@@ -186,7 +190,7 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 			if (!TestAndMark(s, s->nbrs[i]))
 				s->nbrs[nnew++] = s->nbrs[i];
 		if (g->prefetch)
-			for (int i = 0; i < Min(nnew, 2); i++)
+			for (int i = 0; i < Min(nnew, PREFETCH_AHEAD); i++)
 				g->prefetch(g, s->nbrs[i]);
 
 		for (int i = 0; i < nnew; i++)
@@ -194,8 +198,8 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 			DiskannNode q = s->nbrs[i];
 			int			pos;
 
-			if (g->prefetch && i + 2 < nnew)
-				g->prefetch(g, s->nbrs[i + 2]);
+			if (g->prefetch && i + PREFETCH_AHEAD < nnew)
+				g->prefetch(g, s->nbrs[i + PREFETCH_AHEAD]);
 			pos = ListInsert(list, &len, L, q, g->node_distance(g, q, query));
 			if (pos >= 0 && pos < cur)
 				cur = pos;
@@ -211,7 +215,7 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 
 /*
  * CandidateCmp
- *		qsort comparator: by distance, then node number.
+ *		qsort comparator: by distance, then tiebreak, then node number.
  */
 static int
 CandidateCmp(const void *a, const void *b)
@@ -223,6 +227,8 @@ CandidateCmp(const void *a, const void *b)
 		return -1;
 	if (ca->distance > cb->distance)
 		return 1;
+	if (ca->tiebreak != cb->tiebreak)
+		return ca->tiebreak < cb->tiebreak ? -1 : 1;
 	if (ca->node < cb->node)
 		return -1;
 	return ca->node > cb->node;
@@ -250,6 +256,13 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 	/* 1 - dot of a unit vector with itself is only 0 up to rounding */
 	float		copy_distance = s->metric == DISKANN_METRIC_COSINE ? 1e-6f : 0.0f;
 
+	/*
+	 * Equal distances (copies of a vector) are ordered by a hash of the pair
+	 * rather than by node number: otherwise every copy would pick the same
+	 * few copies as neighbours and the others would get no in-edges.
+	 */
+	for (int i = 0; i < n; i++)
+		pool[i].tiebreak = murmurhash32(pool[i].node ^ (p * 0x9E3779B9u));
 	qsort(pool, n, sizeof(DiskannCandidate), CandidateCmp);
 	for (int i = 0; i < n; i++)
 		pruned[i] = (pool[i].node == p ||
@@ -285,8 +298,8 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 		{
 			if (pruned[j])
 				continue;
-			if (g->prefetch && j + 2 < n)
-				g->prefetch(g, pool[j + 2].node);
+			if (g->prefetch && j + PREFETCH_AHEAD < n)
+				g->prefetch(g, pool[j + PREFETCH_AHEAD].node);
 			if (alpha * g->node_distance(g, pool[j].node, starvec) <= pool[j].distance)
 				pruned[j] = true;
 		}
@@ -485,8 +498,10 @@ MarkReachable(DiskannGraph *g, DiskannNode start, bool *reached, DiskannNode *qu
  * LinkFromReachable
  *		Give unreachable node u an in-edge from the closest reachable node
  *		that has room, found by a greedy search for u's vector (a search
- *		only walks reachable nodes).  If none of them has room, u replaces
- *		the farthest neighbour of the closest one.
+ *		only walks reachable nodes).  If none of them has room, splice u
+ *		into the closest one's last edge: v -> w becomes v -> u -> w.  That
+ *		strands nothing: u was unreachable, so no path went through its
+ *		out-edges, and w stays reachable through u.
  */
 static void
 LinkFromReachable(DiskannGraph *g, DiskannNode u)
@@ -496,17 +511,18 @@ LinkFromReachable(DiskannGraph *g, DiskannNode u)
 	int			nvisited;
 	int			len;
 	float	   *vec = s->vec1;
-	DiskannNode v;
+	DiskannNode v = DISKANN_INVALID_NODE;
+	DiskannNode w;
 	int			n;
 
 	memcpy(vec, g->get_vector(g, u, s->vec1), sizeof(float) * g->dimensions);
 	len = DiskannGreedySearch(g, vec, g->search_list_size, u, &visited, &nvisited);
-	if (len == 0)
-		return;
 	for (int i = 0; i < len; i++)
 	{
 		if (s->list[i].node == u)
 			continue;
+		if (v == DISKANN_INVALID_NODE)
+			v = s->list[i].node;
 		n = g->get_neighbors(g, s->list[i].node, s->nbrs2);
 		if (n < g->num_neighbors)
 		{
@@ -515,12 +531,24 @@ LinkFromReachable(DiskannGraph *g, DiskannNode u)
 			return;
 		}
 	}
-	v = s->list[0].node != u ? s->list[0].node : s->list[Min(1, len - 1)].node;
-	if (v == u)
-		return;
+	if (v == DISKANN_INVALID_NODE)
+		v = g->entry_point;
+
+	/* splice: v -> u -> w */
 	n = g->get_neighbors(g, v, s->nbrs2);
+	w = s->nbrs2[n - 1];
 	s->nbrs2[n - 1] = u;
 	g->set_neighbors(g, v, s->nbrs2, n);
+
+	n = g->get_neighbors(g, u, s->nbrs2);
+	for (int i = 0; i < n; i++)
+		if (s->nbrs2[i] == w)
+			return;
+	if (n < g->num_neighbors)
+		s->nbrs2[n++] = w;
+	else
+		s->nbrs2[n - 1] = w;
+	g->set_neighbors(g, u, s->nbrs2, n);
 }
 
 /*
@@ -542,20 +570,16 @@ DiskannRepairReachability(DiskannGraph *g)
 	reached = palloc0(sizeof(bool) * g->num_nodes);
 	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DiskannNode) * g->num_nodes);
 
-	/* two rounds: a replaced edge can strand a node that was checked */
-	for (int round = 0; round < 2; round++)
+	/* linking never strands a reached node, so one sweep suffices */
+	MarkReachable(g, g->entry_point, reached, queue);
+	for (DiskannNode u = 0; u < g->num_nodes; u++)
 	{
-		memset(reached, 0, sizeof(bool) * g->num_nodes);
-		MarkReachable(g, g->entry_point, reached, queue);
-		for (DiskannNode u = 0; u < g->num_nodes; u++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			if (reached[u])
-				continue;
-			LinkFromReachable(g, u);
-			MarkReachable(g, u, reached, queue);
-			repaired++;
-		}
+		CHECK_FOR_INTERRUPTS();
+		if (reached[u])
+			continue;
+		LinkFromReachable(g, u);
+		MarkReachable(g, u, reached, queue);
+		repaired++;
 	}
 	pfree(reached);
 	pfree(queue);
