@@ -17,7 +17,7 @@
 #include "miscadmin.h"
 
 /* How many nodes ahead of use vectors are prefetched (memory latency) */
-#define PREFETCH_AHEAD 8
+#define PREFETCH_AHEAD 2
 
 /* Per-graph working memory */
 typedef struct DiskannScratch
