@@ -262,7 +262,7 @@ extern void DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetr
 							  int num_neighbors);
 extern void DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta);
 extern void DiskannNodePosition(const DiskannLayout *layout, DiskannNode node,
-								BlockNumber *blkno, uint32 *offset);
+								uint32 start, BlockNumber *blkno, uint32 *offset);
 extern void DiskannInitPage(Page page, uint16 flags);
 extern void DiskannReadMeta(Relation index, DiskannMetaPageData *meta);
 extern void DiskannReadSlotBytes(Relation index, const DiskannLayout *layout,

@@ -657,7 +657,7 @@ WriteMemGraph(DiskannBuildState *bs)
 		memcpy(slot + layout->vector_offset, mg->vectors + (size_t) n * layout->dimensions,
 			   sizeof(float) * layout->dimensions);
 
-		DiskannNodePosition(layout, n, &blkno, &offset);
+		DiskannNodePosition(layout, n, 0, &blkno, &offset);
 		while (done < layout->slot_size)
 		{
 			uint32		chunk = Min(layout->slot_size - done,

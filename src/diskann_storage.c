@@ -44,13 +44,11 @@ DiskannNewNodePage(Relation index)
 void
 DiskannEnsureSlot(Relation index, const DiskannLayout *layout, DiskannNode node)
 {
-	BlockNumber blkno;
 	uint32		offset;
 	BlockNumber last;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 
-	DiskannNodePosition(layout, node, &blkno, &offset);
-	last = blkno + (offset + layout->slot_size - 1) / DISKANN_PAGE_DATA_SIZE;
+	DiskannNodePosition(layout, node, layout->slot_size - 1, &last, &offset);
 	while (nblocks <= last)
 	{
 		Buffer		buf = DiskannNewNodePage(index);
@@ -77,10 +75,7 @@ DiskannWriteSlotBytes(Relation index, const DiskannLayout *layout,
 	BlockNumber blkno;
 	uint32		offset;
 
-	DiskannNodePosition(layout, node, &blkno, &offset);
-	offset += start;
-	blkno += offset / DISKANN_PAGE_DATA_SIZE;
-	offset %= DISKANN_PAGE_DATA_SIZE;
+	DiskannNodePosition(layout, node, start, &blkno, &offset);
 
 	while (len > 0)
 	{

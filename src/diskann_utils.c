@@ -299,26 +299,25 @@ DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta)
 
 /*
  * DiskannNodePosition
- *		Block and byte offset (within the page's data area) where node's
- *		slot begins.  Under the streamed layout the slot may continue on the
- *		following blocks.
+ *		Block and byte offset (within the page's data area) of byte start
+ *		of node's slot.  Under the streamed layout a slot may continue on
+ *		the following blocks, so start may lie on a later block than the
+ *		slot's beginning.
  */
 void
-DiskannNodePosition(const DiskannLayout *layout, DiskannNode node,
+DiskannNodePosition(const DiskannLayout *layout, DiskannNode node, uint32 start,
 					BlockNumber *blkno, uint32 *offset)
 {
-	if (layout->layout == DISKANN_LAYOUT_ALIGNED)
-	{
-		*blkno = DISKANN_FIRST_NODE_BLKNO + node / layout->slots_per_page;
-		*offset = (node % layout->slots_per_page) * layout->slot_size;
-	}
-	else
-	{
-		uint64		pos = (uint64) node * layout->slot_size;
+	uint64		pos;
 
-		*blkno = DISKANN_FIRST_NODE_BLKNO + (BlockNumber) (pos / DISKANN_PAGE_DATA_SIZE);
-		*offset = (uint32) (pos % DISKANN_PAGE_DATA_SIZE);
-	}
+	if (layout->layout == DISKANN_LAYOUT_ALIGNED)
+		pos = (uint64) (node / layout->slots_per_page) * DISKANN_PAGE_DATA_SIZE +
+			(node % layout->slots_per_page) * layout->slot_size;
+	else
+		pos = (uint64) node * layout->slot_size;
+	pos += start;
+	*blkno = DISKANN_FIRST_NODE_BLKNO + (BlockNumber) (pos / DISKANN_PAGE_DATA_SIZE);
+	*offset = (uint32) (pos % DISKANN_PAGE_DATA_SIZE);
 }
 
 /*
@@ -378,10 +377,7 @@ DiskannReadSlotBytes(Relation index, const DiskannLayout *layout,
 	BlockNumber blkno;
 	uint32		offset;
 
-	DiskannNodePosition(layout, node, &blkno, &offset);
-	offset += start;
-	blkno += offset / DISKANN_PAGE_DATA_SIZE;
-	offset %= DISKANN_PAGE_DATA_SIZE;
+	DiskannNodePosition(layout, node, start, &blkno, &offset);
 	while (len > 0)
 	{
 		uint32		chunk = Min(len, DISKANN_PAGE_DATA_SIZE - offset);
@@ -415,10 +411,7 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout,
 	float		sum = 0.0f;
 	float		bias = 0.0f;
 
-	DiskannNodePosition(layout, node, &blkno, &offset);
-	offset += layout->vector_offset;
-	blkno += offset / DISKANN_PAGE_DATA_SIZE;
-	offset %= DISKANN_PAGE_DATA_SIZE;
+	DiskannNodePosition(layout, node, layout->vector_offset, &blkno, &offset);
 
 	/* cosine is 1 - dot: add the pieces of -dot and the 1 once */
 	if (layout->metric == DISKANN_METRIC_COSINE)

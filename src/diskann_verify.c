@@ -71,12 +71,12 @@ ReadGraphImage(Relation index, GraphImage *img)
 	for (DiskannNode n = 0; n < img->meta.num_slots; n++)
 	{
 		DiskannNodeHeader *hdr = (DiskannNodeHeader *) buf;
-		BlockNumber blkno;
+		BlockNumber last;
 		uint32		offset;
 
 		CHECK_FOR_INTERRUPTS();
-		DiskannNodePosition(&img->layout, n, &blkno, &offset);
-		if (blkno + (offset + img->layout.slot_size - 1) / DISKANN_PAGE_DATA_SIZE >= img->nblocks)
+		DiskannNodePosition(&img->layout, n, img->layout.slot_size - 1, &last, &offset);
+		if (last >= img->nblocks)
 			break;				/* reported by the caller */
 		DiskannReadSlotBytes(index, &img->layout, n, 0, img->layout.vector_offset, buf);
 		img->flags[n] = hdr->flags;
@@ -249,8 +249,8 @@ diskann_verify(PG_FUNCTION_ARGS)
 
 	if (img.meta.num_slots > 0)
 	{
-		DiskannNodePosition(&img.layout, img.meta.num_slots - 1, &need, &offset);
-		need += (offset + img.layout.slot_size - 1) / DISKANN_PAGE_DATA_SIZE;
+		DiskannNodePosition(&img.layout, img.meta.num_slots - 1,
+							img.layout.slot_size - 1, &need, &offset);
 		if (need >= img.nblocks)
 			Report(rsinfo->setResult, rsinfo->setDesc,
 				   "metapage counts %u slots but the index has only %u blocks",
