@@ -198,6 +198,7 @@ struct DiskannGraph
 	int			max_degree;		/* lists may grow to this before pruning */
 	int			search_list_size;	/* L */
 	float		alpha;			/* current pass's alpha */
+	DiskannMetric metric;
 	float		(*distfn) (const float *a, const float *b, int n);
 
 	/* distance from node to an index-form vector */
@@ -253,7 +254,6 @@ extern DiskannMetric DiskannGetMetric(Relation index);
 extern int	DiskannGetNumNeighbors(Relation index);
 extern int	DiskannGetSearchListSize(Relation index);
 extern double DiskannGetMaxAlpha(Relation index);
-extern DiskannMetric DiskannMetricOfDistance(float (*distfn) (const float *, const float *, int));
 extern float DiskannPruneAlpha(DiskannMetric metric, float alpha);
 extern bool DiskannPrepareVector(DiskannMetric metric, const float *in, float *out, int dim);
 extern float (*DiskannDistanceFunction(DiskannMetric metric)) (const float *, const float *, int);

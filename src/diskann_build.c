@@ -68,7 +68,6 @@ typedef struct MemGraph
 	float	   *sq8scale;		/* per dimension: step between codes */
 	float		(*sq8fn) (const float *, const OmenSq8 *, const float *,
 						  const float *, int);
-	DiskannMetric metric;
 	DiskannNode *neighbors;		/* capacity x R */
 	uint16	   *degree;			/* capacity */
 	ItemPointerData *tids;		/* capacity */
@@ -107,7 +106,7 @@ MemNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
 		float		d = mg->sq8fn(vec, mg->codes + (size_t) node * g->dimensions,
 								  mg->sq8min, mg->sq8scale, g->dimensions);
 
-		switch (mg->metric)
+		switch (g->metric)
 		{
 			case DISKANN_METRIC_IP:
 				return -d;
@@ -270,8 +269,8 @@ MemGraphInit(DiskannBuildState *bs, uint32 capacity)
 	mg->g.max_degree = R;
 	mg->g.search_list_size = bs->search_list_size;
 	mg->g.alpha = 1.0f;
+	mg->g.metric = bs->layout.metric;
 	mg->g.distfn = DiskannDistanceFunction(bs->layout.metric);
-	mg->metric = bs->layout.metric;
 	mg->g.node_distance = MemNodeDistance;
 	mg->g.get_neighbors = MemGetNeighbors;
 	mg->g.set_neighbors = MemSetNeighbors;

@@ -35,7 +35,6 @@ typedef struct DiskannScratch
 	float	   *vec1;			/* vector buffers, dimensions floats each */
 	float	   *vec2;
 	bool	   *pruned;
-	DiskannMetric metric;		/* of g->distfn */
 } DiskannScratch;
 
 /*
@@ -62,7 +61,6 @@ DiskannGraphInitScratch(DiskannGraph *g)
 	s->nbrs2 = palloc(sizeof(DiskannNode) * (R + 1));
 	s->vec1 = palloc(sizeof(float) * g->dimensions);
 	s->vec2 = palloc(sizeof(float) * g->dimensions);
-	s->metric = DiskannMetricOfDistance(g->distfn);
 	g->scratch = s;
 }
 
@@ -251,10 +249,10 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 	int			R = g->num_neighbors;
 	int			nout = 0;
 	int			ncopies = 0;
-	float		alpha = DiskannPruneAlpha(s->metric, g->alpha);
+	float		alpha = DiskannPruneAlpha(g->metric, g->alpha);
 
 	/* 1 - dot of a unit vector with itself is only 0 up to rounding */
-	float		copy_distance = s->metric == DISKANN_METRIC_COSINE ? 1e-6f : 0.0f;
+	float		copy_distance = g->metric == DISKANN_METRIC_COSINE ? 1e-6f : 0.0f;
 
 	/*
 	 * Equal distances (copies of a vector) are ordered by a hash of the pair
@@ -281,7 +279,7 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 		 * vectors would close into islands.  Keep up to R/2 copies without
 		 * letting them prune.
 		 */
-		if (s->metric != DISKANN_METRIC_IP && pool[i].distance <= copy_distance)
+		if (g->metric != DISKANN_METRIC_IP && pool[i].distance <= copy_distance)
 		{
 			if (ncopies < R / 2)
 			{

@@ -233,6 +233,7 @@ DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 	dg->g.max_degree = layout->num_neighbors;
 	dg->g.search_list_size = search_list_size;
 	dg->g.alpha = alpha;
+	dg->g.metric = layout->metric;
 	dg->g.distfn = DiskannDistanceFunction(layout->metric);
 	dg->g.node_distance = DiskGraphNodeDistance;
 	dg->g.get_neighbors = DiskGraphGetNeighbors;

@@ -182,22 +182,6 @@ float		(*DiskannHalfDistanceFunction(DiskannMetric metric)) (const float *, cons
 }
 
 /*
- * DiskannMetricOfDistance
- *		The metric whose DiskannDistanceFunction is distfn.
- */
-DiskannMetric
-DiskannMetricOfDistance(float (*distfn) (const float *, const float *, int))
-{
-	if (distfn == NegativeDot)
-		return DISKANN_METRIC_IP;
-	if (distfn == CosineIndexDistance)
-		return DISKANN_METRIC_COSINE;
-	if (distfn == L1)
-		return DISKANN_METRIC_L1;
-	return DISKANN_METRIC_L2;
-}
-
-/*
  * DiskannPruneAlpha
  *		The alpha RobustPrune applies for a metric, given the max_alpha
  *		option.  The option is defined on squared Euclidean distances (as
