@@ -189,16 +189,17 @@ DiskGraphSetNeighbors(DiskannGraph *g, DiskannNode node,
 	DiskGraph  *dg = (DiskGraph *) g;
 	DiskannNodeHeader *hdr = (DiskannNodeHeader *) dg->headbuf;
 	DiskannNode *list = (DiskannNode *) (dg->headbuf + dg->layout.neighbors_offset);
+	uint32		start = offsetof(DiskannNodeHeader, num_neighbors);
 
-	/* keep heap TID and flags; rewrite degree and the whole list */
-	DiskannReadSlotBytes(dg->index, &dg->layout, node, 0,
-						 sizeof(DiskannNodeHeader), dg->headbuf);
+	/* rewrite degree and the whole list; heap TID and flags stay as they are */
 	hdr->num_neighbors = n;
+	hdr->unused2 = 0;
 	memcpy(list, nbrs, sizeof(DiskannNode) * n);
 	for (int i = n; i < dg->layout.num_neighbors; i++)
 		list[i] = DISKANN_INVALID_NODE;
-	DiskannWriteSlotBytes(dg->index, &dg->layout, node, 0,
-						  dg->layout.vector_offset, dg->headbuf, dg->wal);
+	DiskannWriteSlotBytes(dg->index, &dg->layout, node, start,
+						  dg->layout.vector_offset - start, dg->headbuf + start,
+						  dg->wal);
 }
 
 /* DiskannGraph callback: a node's vector, copied into buf */
