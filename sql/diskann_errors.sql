@@ -1,5 +1,5 @@
 -- diskann: columns it cannot index, bad queries, what it does not index,
--- and writes it refuses.
+-- and writes through every path.
 
 CREATE TABLE derr (id int, embedding vector(3), nodim vector, txt text, n int);
 INSERT INTO derr VALUES
@@ -81,34 +81,58 @@ SELECT '[1,2,3]'::vector <=> '[0,0,0]';
 SELECT id FROM derr ORDER BY embedding <-> '[0,0,0]' LIMIT 10;
 RESET enable_seqscan;
 
--- inserts are refused with a clear error, whatever the path
+-- inserts are indexed at once, whatever the path
 INSERT INTO derr (id, embedding) VALUES (6, '[1,1,1]');
 INSERT INTO derr (id, embedding) SELECT 7, '[2,2,2]';
 COPY derr (id, embedding) FROM stdin;
 8	[3,2,1]
 \.
 UPDATE derr SET embedding = '[5,5,5]' WHERE id = 1;
-INSERT INTO derr (id, embedding) VALUES (9, '[1,1,1]')
-  ON CONFLICT DO NOTHING;
--- nothing of it got in
+CREATE UNIQUE INDEX derr_id ON derr (id);
+INSERT INTO derr (id, embedding) VALUES (9, '[1,1,9]')
+  ON CONFLICT (id) DO UPDATE SET embedding = excluded.embedding;
+INSERT INTO derr (id, embedding) VALUES (9, '[9,1,1]')
+  ON CONFLICT (id) DO UPDATE SET embedding = excluded.embedding;
 SELECT count(*) FROM derr;
+SET enable_seqscan = off;
+SELECT id, embedding FROM derr ORDER BY embedding <-> '[5,5,5]' LIMIT 1;
+SELECT id, embedding FROM derr ORDER BY embedding <-> '[3,2,1]' LIMIT 1;
+SELECT id, embedding FROM derr ORDER BY embedding <-> '[9,1,1]' LIMIT 1;
+SELECT id FROM derr ORDER BY embedding <=> '[2,2,2]' LIMIT 2;
+RESET enable_seqscan;
 -- rows with a NULL embedding need no index entry and are accepted
 INSERT INTO derr (id, embedding) VALUES (10, NULL);
 COPY derr (id, embedding) FROM stdin;
 11	\N
 \.
+-- a zero vector goes into the L2 index, not the cosine one
+INSERT INTO derr (id, embedding) VALUES (12, '[0,0,0]');
 SELECT count(*) FROM derr;
+-- the old versions of updated rows are still nodes until VACUUM
 SELECT nodes, live_nodes FROM diskann_stats('derr_l2');
+SELECT nodes, live_nodes FROM diskann_stats('derr_cos');
+SELECT * FROM diskann_verify('derr_l2');
+SELECT * FROM diskann_verify('derr_cos');
+-- a rolled back insert leaves a node that VACUUM removes
+BEGIN;
+INSERT INTO derr (id, embedding) VALUES (13, '[7,7,7]');
+ROLLBACK;
+VACUUM derr;
+SELECT nodes, live_nodes, deleted_nodes FROM diskann_stats('derr_l2');
+SELECT count(*) FROM derr WHERE embedding IS NOT NULL;
 SELECT * FROM diskann_verify('derr_l2');
 
--- TRUNCATE empties the index; it still refuses inserts afterwards
+-- TRUNCATE empties the index; inserts start it afresh
 TRUNCATE derr;
 SELECT nodes, live_nodes, entry_point FROM diskann_stats('derr_l2');
 SELECT * FROM diskann_verify('derr_l2');
 SET enable_seqscan = off;
 SELECT id FROM derr ORDER BY embedding <-> '[1,1,1]' LIMIT 10;
+INSERT INTO derr (id, embedding) VALUES (14, '[1,1,1]'), (15, '[2,1,1]');
+SELECT id FROM derr ORDER BY embedding <-> '[1,1,1]' LIMIT 10;
 RESET enable_seqscan;
-INSERT INTO derr (id, embedding) VALUES (12, '[1,1,1]');
+SELECT nodes, live_nodes, entry_point IS NOT NULL AS has_entry FROM diskann_stats('derr_l2');
+DROP INDEX derr_id;
 
 -- a CREATE INDEX rolled back leaves nothing behind
 DROP INDEX derr_l2, derr_cos;

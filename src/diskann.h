@@ -5,28 +5,22 @@
  * Page layout (see src/README.md for the picture):
  *
  *	block 0		metapage (DiskannMetaPageData after the page header)
- *	block 1..	node pages: fixed-size node slots, numbered densely from 0
+ *	block 1..	node groups of pages_per_group pages each
  *
- * A node slot is
+ * Nodes are numbered densely from 0 and come in groups of heads_per_group.
+ * A group's pages hold, over their data areas read back to back,
  *
- *		DiskannNodeHeader	heap TID, flags, current out-degree
- *		uint32[R]			out-neighbours (node numbers), R = num_neighbors
- *		payload				the vector (PAYLOAD_FLOAT32: dim float4s,
- *							normalised first under cosine)
+ *		heads_per_group node heads		all within the group's first page
+ *		heads_per_group vector slots	back to back, a slot may continue on
+ *										the group's next page
  *
- * Slots are laid out in one of two ways, chosen at build time and recorded in
- * the metapage:
- *
- *	aligned		slots_per_page slots on each page, none crossing a page
- *				boundary; chosen when that wastes little space
- *	streamed	slots packed back to back over the pages' data areas, so a
- *				slot may continue on the next page (and a vector wider than
- *				a page is possible); chosen when aligned packing would waste
- *				more than DISKANN_MAX_ALIGNED_WASTE of every page
- *
- * Either way, node n lives at a position computed by arithmetic alone, so
- * slots can be reused in place and side arrays indexed by node number stay
- * compact.
+ * A head (DiskannNodeHeader + uint32[R] out-neighbours) is everything of a
+ * node that changes after it is written: flags, generation, degree and the
+ * neighbour list.  It lies within one page, so one buffer lock covers it.
+ * A vector slot (uint32 generation + dim float4s) never changes while its
+ * node lives: it is written once, when the slot is filled.  Node n's place
+ * is pure arithmetic, so slots are reused in place and side arrays indexed
+ * by node number stay compact.
  */
 #ifndef OMENDB_DISKANN_H
 #define OMENDB_DISKANN_H
@@ -43,7 +37,7 @@
 #include "distance.h"
 
 #define DISKANN_MAGIC_NUMBER		0x0DA7A1CE
-#define DISKANN_LAYOUT_VERSION		1
+#define DISKANN_LAYOUT_VERSION		2
 #define DISKANN_METAPAGE_BLKNO		0
 #define DISKANN_FIRST_NODE_BLKNO	1
 
@@ -64,10 +58,8 @@ typedef enum DiskannMetric
 #define DISKANN_PAYLOAD_FLOAT32		1	/* dim float4s, exact distances */
 /* reserved: 2 = scalar-quantised bytes with exact re-ranking from the heap */
 
-/* Slot layouts */
-#define DISKANN_LAYOUT_ALIGNED		1
-#define DISKANN_LAYOUT_STREAMED		2
-#define DISKANN_MAX_ALIGNED_WASTE	0.10	/* fraction of a page */
+/* Most heads a group may have (keeps the group's heads on its first page) */
+#define DISKANN_MAX_HEADS_PER_GROUP	1024
 
 /* Option limits and defaults */
 #define DISKANN_DEFAULT_NUM_NEIGHBORS	64
@@ -95,7 +87,8 @@ typedef struct DiskannPageOpaqueData
 typedef DiskannPageOpaqueData *DiskannPageOpaque;
 
 #define DISKANN_PAGE_META			(1 << 0)
-#define DISKANN_PAGE_NODES			(1 << 1)
+#define DISKANN_PAGE_NODES			(1 << 1)	/* pages of a group */
+#define DISKANN_PAGE_HEADS			(1 << 2)	/* a group's first page */
 #define DISKANN_PAGE_ID				0xDA01
 
 #define DiskannPageGetOpaque(page) \
@@ -105,7 +98,12 @@ typedef DiskannPageOpaqueData *DiskannPageOpaque;
 #define DISKANN_PAGE_DATA_SIZE \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(DiskannPageOpaqueData)))
 
-/* Metapage contents */
+/*
+ * Metapage contents.  Layout fields never change after CREATE INDEX; the
+ * entry point changes under the metapage's exclusive lock; the counts are
+ * those of the last CREATE INDEX or VACUUM (inserts do not update them, so
+ * that the metapage is not a lock every insert waits on).
+ */
 typedef struct DiskannMetaPageData
 {
 	uint32		magic;
@@ -113,25 +111,34 @@ typedef struct DiskannMetaPageData
 	uint32		dimensions;
 	uint16		metric;			/* DiskannMetric */
 	uint16		payload;		/* DISKANN_PAYLOAD_* */
-	uint16		layout;			/* DISKANN_LAYOUT_* */
 	uint16		num_neighbors;	/* R */
 	uint16		search_list_size;	/* L for build and insert */
-	uint16		unused;
 	float4		max_alpha;
-	uint32		slot_size;		/* bytes per node slot */
-	uint32		slots_per_page; /* aligned layout only */
+	uint32		head_size;		/* bytes per node head */
+	uint32		vector_size;	/* bytes per vector slot */
+	uint32		heads_per_group;
+	uint32		pages_per_group;
 	DiskannNode entry_point;	/* DISKANN_INVALID_NODE when empty */
-	uint32		num_slots;		/* slots ever allocated (high-water mark) */
-	uint32		num_live;		/* nodes pointing at live heap tuples */
-	uint32		num_deleted;	/* nodes marked deleted, slot not yet free */
-	uint32		num_free;		/* free slots, reusable */
+	uint32		num_live;		/* as of the last build or VACUUM */
+	uint32		num_deleted;
+	uint32		num_free;
 } DiskannMetaPageData;
 
 typedef DiskannMetaPageData *DiskannMetaPage;
 
 #define DiskannPageGetMeta(page) ((DiskannMetaPage) PageGetContents(page))
 
-/* Node slot header */
+/*
+ * Node head: the mutable part of a node.  Followed by uint32[R] neighbour
+ * node numbers (unused entries DISKANN_INVALID_NODE).
+ *
+ * generation counts the slot's occupants: 0 for a slot never used, bumped
+ * each time the slot is claimed.  The vector slot carries the generation of
+ * the occupant that wrote it, so a reader can tell whether a vector and a
+ * head belong to the same node.  A free slot records the transaction id
+ * that was next when it was freed (freed_xid_hi/lo, a FullTransactionId);
+ * it may be reused once no running snapshot is that old.
+ */
 typedef struct DiskannNodeHeader
 {
 	ItemPointerData heaptid;	/* 6 bytes */
@@ -139,11 +146,33 @@ typedef struct DiskannNodeHeader
 	uint8		unused;
 	uint16		num_neighbors;	/* current out-degree, <= R */
 	uint16		unused2;
+	uint32		generation;
+	uint32		freed_xid_hi;
+	uint32		freed_xid_lo;
 } DiskannNodeHeader;
 
+/*
+ * Node states.  NEW: claimed by an insert that has not finished linking it
+ * (walked through, never returned); LIVE: returned by scans; DELETED: its
+ * heap tuple is dead, VACUUM has not repaired around it yet (walked
+ * through, never returned); REPAIRED: edges around it repaired, the slot
+ * is freed by the cleanup sweep; FREE: reusable slot.
+ */
 #define DISKANN_NODE_LIVE			(1 << 0)
 #define DISKANN_NODE_DELETED		(1 << 1)
 #define DISKANN_NODE_FREE			(1 << 2)
+#define DISKANN_NODE_NEW			(1 << 3)
+#define DISKANN_NODE_REPAIRED		(1 << 4)
+
+/* may a node be linked to (chosen as a neighbour)? */
+#define DiskannNodeUsable(flags) \
+	(((flags) & (DISKANN_NODE_LIVE | DISKANN_NODE_NEW)) != 0)
+
+/* Vector slot header */
+typedef struct DiskannVectorHeader
+{
+	uint32		generation;		/* of the occupant that wrote the vector */
+} DiskannVectorHeader;
 
 /* Index options (reloptions) */
 typedef struct DiskannOptions
@@ -176,13 +205,19 @@ typedef struct DiskannLayout
 {
 	uint32		dimensions;
 	DiskannMetric metric;
-	uint16		layout;
 	uint16		num_neighbors;
-	uint32		slot_size;
-	uint32		slots_per_page;
-	uint32		neighbors_offset;	/* within a slot */
-	uint32		vector_offset;	/* within a slot */
+	uint32		head_size;		/* header + R neighbours */
+	uint32		vector_size;	/* vector header + dim float4s */
+	uint32		heads_per_group;
+	uint32		pages_per_group;
 } DiskannLayout;
+
+/* A node's head as read from its page */
+typedef struct DiskannHead
+{
+	DiskannNodeHeader hdr;
+	DiskannNode *nbrs;			/* caller-provided, R entries */
+} DiskannHead;
 
 /*
  * A graph the Vamana routines work on: in memory during a build, in buffer
@@ -203,18 +238,32 @@ struct DiskannGraph
 
 	/* distance from node to an index-form vector */
 	float		(*node_distance) (DiskannGraph *g, DiskannNode node, const float *vec);
-	/* out-neighbours of node into out[R]; returns how many */
-	int			(*get_neighbors) (DiskannGraph *g, DiskannNode node, DiskannNode *out);
-	/* replace node's out-neighbours */
-	void		(*set_neighbors) (DiskannGraph *g, DiskannNode node,
-								  const DiskannNode *nbrs, int n);
+
+	/*
+	 * out-neighbours of node into out[max_degree]; returns how many, and
+	 * the node's DISKANN_NODE_* flags into *flags unless it is NULL
+	 */
+	int			(*get_neighbors) (DiskannGraph *g, DiskannNode node, DiskannNode *out,
+								  uint8 *flags);
+
+	/*
+	 * Replace node's out-neighbours with nbrs[n], provided its list is still
+	 * expected[nexpected] and the node may still be linked to; returns
+	 * false (changing nothing) otherwise.  The caller then reads the list
+	 * again and retries.  This is how concurrent writers avoid losing each
+	 * other's edges.
+	 */
+	bool		(*update_neighbors) (DiskannGraph *g, DiskannNode node,
+									 const DiskannNode *expected, int nexpected,
+									 const DiskannNode *nbrs, int n);
 	/* hint that node's vector will be read soon; may be NULL */
 	void		(*prefetch) (DiskannGraph *g, DiskannNode node);
 	/* node's vector; may return buf (dimensions floats) or internal memory */
 	const float *(*get_vector) (DiskannGraph *g, DiskannNode node, float *buf);
 
 	DiskannNode entry_point;
-	uint32		num_nodes;		/* node numbers are < num_nodes */
+	uint32		num_nodes;		/* node numbers are < num_nodes (in memory) */
+	bool		sparse_visited; /* node numbers unbounded: hash the visited set */
 
 	/* scratch space of the Vamana routines (see diskann_graph.c) */
 	void	   *scratch;
@@ -226,8 +275,17 @@ typedef struct DiskannCandidate
 	DiskannNode node;
 	float		distance;
 	bool		expanded;
+	uint8		flags;			/* DISKANN_NODE_*, once expanded */
 	uint32		tiebreak;		/* orders equal distances in RobustPrune */
 } DiskannCandidate;
+
+/* Parameters of the delete repair (IP-DiskANN), see diskann_graph.c */
+typedef struct DiskannRepairParams
+{
+	int			search_list_size;	/* l_d */
+	int			candidates;		/* k */
+	int			edges;			/* c */
+} DiskannRepairParams;
 
 /* diskann.c */
 extern void DiskannInit(void);
@@ -258,40 +316,70 @@ extern float DiskannPruneAlpha(DiskannMetric metric, float alpha);
 extern bool DiskannPrepareVector(DiskannMetric metric, const float *in, float *out, int dim);
 extern float (*DiskannDistanceFunction(DiskannMetric metric)) (const float *, const float *, int);
 extern float (*DiskannHalfDistanceFunction(DiskannMetric metric)) (const float *, const OmenHalf *, int);
+extern void DiskannInitPage(Page page, uint16 flags);
+
+/* diskann_meta.c */
+extern void DiskannFillMetaPage(Page page, const DiskannLayout *layout,
+								int search_list_size, double max_alpha,
+								DiskannNode entry, uint32 nlive);
+extern void DiskannReadMeta(Relation index, DiskannMetaPageData *meta);
+extern void DiskannSetEntryPoint(Relation index, DiskannNode expected, DiskannNode entry,
+								 bool *changed);
+extern void DiskannSetMetaCounts(Relation index, uint32 live, uint32 deleted, uint32 nfree);
+
+/* diskann_node.c */
 extern void DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
 							  int num_neighbors);
 extern void DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta);
-extern void DiskannNodePosition(const DiskannLayout *layout, DiskannNode node,
-								uint32 start, BlockNumber *blkno, uint32 *offset);
-extern void DiskannInitPage(Page page, uint16 flags);
-extern void DiskannReadMeta(Relation index, DiskannMetaPageData *meta);
-extern void DiskannReadSlotBytes(Relation index, const DiskannLayout *layout,
-								 DiskannNode node, uint32 start, uint32 len, char *out);
+extern BlockNumber DiskannGroupFirstBlock(const DiskannLayout *layout, uint32 group);
+extern uint32 DiskannNumGroups(const DiskannLayout *layout, BlockNumber nblocks);
+extern void DiskannHeadPosition(const DiskannLayout *layout, DiskannNode node,
+								BlockNumber *blkno, uint32 *offset);
+extern void DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
+								  BlockNumber *blkno, uint32 *offset);
+extern DiskannNodeHeader *DiskannPageHead(Page page, const DiskannLayout *layout, uint32 i);
+extern DiskannNode *DiskannHeadNeighbors(DiskannNodeHeader *hdr);
+extern bool DiskannIsHeadPage(Page page);
+extern void DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+							DiskannNodeHeader *hdr, DiskannNode *nbrs);
 extern float DiskannNodeDistance(Relation index, const DiskannLayout *layout,
 								 DiskannNode node, const float *query,
-								 float (*distfn) (const float *, const float *, int));
+								 float (*distfn) (const float *, const float *, int),
+								 uint32 *generation);
+extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
+								DiskannNode node, float *out);
+extern void DiskannFillGroupImage(const DiskannLayout *layout, char *image);
+extern void DiskannSetFreed(DiskannNodeHeader *hdr, FullTransactionId fxid);
+extern bool DiskannSlotReusable(const DiskannNodeHeader *hdr);
 
 /* diskann_storage.c */
-extern Buffer DiskannNewNodePage(Relation index);
-extern void DiskannEnsureSlot(Relation index, const DiskannLayout *layout, DiskannNode node);
-extern void DiskannWriteSlotBytes(Relation index, const DiskannLayout *layout,
-								  DiskannNode node, uint32 start, uint32 len,
-								  const char *data, bool wal);
-extern void DiskannWriteNewNode(Relation index, const DiskannLayout *layout,
-								DiskannNode node, ItemPointer heaptid,
-								const float *vec, bool wal);
+extern DiskannNode DiskannClaimSlot(Relation index, const DiskannLayout *layout,
+									ItemPointer heaptid, uint32 *generation);
+extern void DiskannWriteVector(Relation index, const DiskannLayout *layout,
+							   DiskannNode node, uint32 generation, const float *vec);
+extern bool DiskannUpdateHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+							  uint32 generation, uint8 expect_flags, uint8 new_flags);
+extern bool DiskannUpdateNeighbors(Relation index, const DiskannLayout *layout,
+								   DiskannNode node,
+								   const DiskannNode *expected, int nexpected,
+								   const DiskannNode *nbrs, int n);
 extern DiskannGraph *DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
-										  DiskannNode entry_point, uint32 num_nodes,
-										  int search_list_size, float alpha, bool wal);
+										  DiskannNode entry_point, int search_list_size,
+										  float alpha);
+extern void DiskannInsertTuple(Relation index, const DiskannLayout *layout,
+							   DiskannGraph *g, ItemPointer heaptid, const float *vec);
 
 /* diskann_graph.c */
 extern void DiskannGraphInitScratch(DiskannGraph *g);
 extern int	DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 								DiskannNode skip, DiskannCandidate **visited,
 								int *nvisited);
-extern void DiskannInsertNode(DiskannGraph *g, DiskannNode node, const float *vec);
+extern int	DiskannInsertNode(DiskannGraph *g, DiskannNode node, const float *vec);
 extern void DiskannRefineNode(DiskannGraph *g, DiskannNode node);
 extern void DiskannTrimNode(DiskannGraph *g, DiskannNode node);
 extern uint32 DiskannRepairReachability(DiskannGraph *g);
+extern void DiskannRepairDeleted(DiskannGraph *g, DiskannNode p, const float *pvec,
+								 const DiskannRepairParams *params);
+extern DiskannNode DiskannClosestUsable(DiskannGraph *g, const float *vec, DiskannNode skip);
 
 #endif							/* OMENDB_DISKANN_H */

@@ -26,6 +26,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "storage/indexfsm.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -130,7 +131,7 @@ MemNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
  *		ahead) is too late to hide a DRAM access.
  */
 static int
-MemGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out)
+MemGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out, uint8 *flags)
 {
 	MemGraph   *mg = (MemGraph *) g;
 	int			n = mg->degree[node];
@@ -140,6 +141,8 @@ MemGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out)
 
 	memcpy(out, mg->neighbors + (size_t) node * g->max_degree,
 		   sizeof(DiskannNode) * n);
+	if (flags)
+		*flags = DISKANN_NODE_LIVE;
 	if (mg->codes)
 	{
 		base = (const char *) mg->codes;
@@ -163,15 +166,21 @@ MemGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out)
 	return n;
 }
 
-/* MemGraph callback: replace a node's out-neighbours */
-static void
-MemSetNeighbors(DiskannGraph *g, DiskannNode node, const DiskannNode *nbrs, int n)
+/*
+ * MemUpdateNeighbors
+ *		MemGraph callback: replace a node's out-neighbours.  A build is
+ *		single-threaded, so the list is always the one expected.
+ */
+static bool
+MemUpdateNeighbors(DiskannGraph *g, DiskannNode node, const DiskannNode *expected,
+				   int nexpected, const DiskannNode *nbrs, int n)
 {
 	MemGraph   *mg = (MemGraph *) g;
 
 	memmove(mg->neighbors + (size_t) node * g->max_degree, nbrs,
 			sizeof(DiskannNode) * n);
 	mg->degree[node] = n;
+	return true;
 }
 
 /* MemGraph callback: start loading a node's vector into the cache */
@@ -273,7 +282,7 @@ MemGraphInit(DiskannBuildState *bs, uint32 capacity)
 	mg->g.distfn = DiskannDistanceFunction(bs->layout.metric);
 	mg->g.node_distance = MemNodeDistance;
 	mg->g.get_neighbors = MemGetNeighbors;
-	mg->g.set_neighbors = MemSetNeighbors;
+	mg->g.update_neighbors = MemUpdateNeighbors;
 	mg->g.get_vector = MemGetVector;
 	mg->g.prefetch = MemPrefetch;
 	mg->g.entry_point = DISKANN_INVALID_NODE;
@@ -589,102 +598,114 @@ BuildMemGraph(DiskannBuildState *bs)
 }
 
 /*
- * FillMetaPage
- *		Write the metapage contents for the build's layout into page.
+ * WriteMetaPage
+ *		Fill block 0 (already allocated) with the metapage: entry point and
+ *		live count as given.
  */
 static void
-FillMetaPage(DiskannBuildState *bs, Page page, DiskannNode entry, uint32 nslots)
+WriteMetaPage(DiskannBuildState *bs, DiskannNode entry, uint32 nlive)
 {
-	DiskannMetaPage meta;
+	Buffer		buf = ReadBuffer(bs->index, DISKANN_METAPAGE_BLKNO);
 
-	DiskannInitPage(page, DISKANN_PAGE_META);
-	meta = DiskannPageGetMeta(page);
-	memset(meta, 0, sizeof(DiskannMetaPageData));
-	meta->magic = DISKANN_MAGIC_NUMBER;
-	meta->version = DISKANN_LAYOUT_VERSION;
-	meta->dimensions = bs->layout.dimensions;
-	meta->metric = bs->layout.metric;
-	meta->payload = DISKANN_PAYLOAD_FLOAT32;
-	meta->layout = bs->layout.layout;
-	meta->num_neighbors = bs->layout.num_neighbors;
-	meta->search_list_size = bs->search_list_size;
-	meta->max_alpha = (float4) bs->max_alpha;
-	meta->slot_size = bs->layout.slot_size;
-	meta->slots_per_page = bs->layout.slots_per_page;
-	meta->entry_point = entry;
-	meta->num_slots = nslots;
-	meta->num_live = nslots;
-	meta->num_deleted = 0;
-	meta->num_free = 0;
-	((PageHeader) page)->pd_lower =
-		((char *) meta + sizeof(DiskannMetaPageData)) - (char *) page;
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	DiskannFillMetaPage(BufferGetPage(buf), &bs->layout, bs->search_list_size,
+						bs->max_alpha, entry, nlive);
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * NewGroupPage
+ *		Extend the index by one initialised page of a group (its head page
+ *		if head) and return it, pinned and exclusive-locked.  Only for a
+ *		build, which nothing else sees.
+ */
+static Buffer
+NewGroupPage(Relation index, bool head)
+{
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	DiskannInitPage(page, head ? (DISKANN_PAGE_NODES | DISKANN_PAGE_HEADS) :
+					DISKANN_PAGE_NODES);
+	((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_upper;
+	return buf;
+}
+
+/*
+ * WriteGroup
+ *		Write group number group of the in-memory graph (its nodes that
+ *		exist; the rest of the group's slots free and never used) into new
+ *		pages at the end of the index.
+ */
+static void
+WriteGroup(DiskannBuildState *bs, uint32 group, char *image)
+{
+	MemGraph   *mg = &bs->mem;
+	const DiskannLayout *layout = &bs->layout;
+	uint32		H = layout->heads_per_group;
+
+	DiskannFillGroupImage(layout, image);
+	for (uint32 i = 0; i < H; i++)
+	{
+		DiskannNode n = group * H + i;
+		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + i * layout->head_size);
+		char	   *vslot = image + H * layout->head_size + i * layout->vector_size;
+		int			deg;
+
+		if (n >= mg->g.num_nodes)
+			break;
+		deg = mg->degree[n];
+		Assert(deg <= layout->num_neighbors);
+		hdr->heaptid = mg->tids[n];
+		hdr->flags = DISKANN_NODE_LIVE;
+		hdr->num_neighbors = deg;
+		hdr->generation = 1;
+		memcpy(DiskannHeadNeighbors(hdr), mg->neighbors + (size_t) n * mg->g.max_degree,
+			   sizeof(DiskannNode) * deg);
+		((DiskannVectorHeader *) vslot)->generation = 1;
+		memcpy(vslot + sizeof(DiskannVectorHeader),
+			   mg->vectors + (size_t) n * layout->dimensions,
+			   sizeof(float) * layout->dimensions);
+	}
+	for (uint32 p = 0; p < layout->pages_per_group; p++)
+	{
+		Buffer		buf = NewGroupPage(bs->index, p == 0);
+
+		Assert(BufferGetBlockNumber(buf) == DiskannGroupFirstBlock(layout, group) + p);
+		memcpy(PageGetContents(BufferGetPage(buf)),
+			   image + (size_t) p * DISKANN_PAGE_DATA_SIZE, DISKANN_PAGE_DATA_SIZE);
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+	}
 }
 
 /*
  * WriteMemGraph
- *		Write the in-memory graph's nodes as slots into node pages,
- *		starting at block 1, page by page.
+ *		Write the in-memory graph's nodes into groups of pages, starting at
+ *		block 1.  A last group with unused slots is entered into the free
+ *		space map, for inserts.
  */
 static void
 WriteMemGraph(DiskannBuildState *bs)
 {
 	MemGraph   *mg = &bs->mem;
 	const DiskannLayout *layout = &bs->layout;
-	char	   *slot = palloc0(layout->slot_size);
-	DiskannNodeHeader *hdr = (DiskannNodeHeader *) slot;
-	DiskannNode *nbrs = (DiskannNode *) (slot + layout->neighbors_offset);
-	Buffer		buf = InvalidBuffer;
-	BlockNumber curblk = InvalidBlockNumber;
+	uint32		ngroups = (mg->g.num_nodes + layout->heads_per_group - 1) /
+		layout->heads_per_group;
+	char	   *image = palloc((size_t) layout->pages_per_group * DISKANN_PAGE_DATA_SIZE);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
-	for (uint32 n = 0; n < mg->g.num_nodes; n++)
+	for (uint32 group = 0; group < ngroups; group++)
 	{
-		BlockNumber blkno;
-		uint32		offset;
-		uint32		done = 0;
-		int			deg = mg->degree[n];
-
 		CHECK_FOR_INTERRUPTS();
-		hdr->heaptid = mg->tids[n];
-		hdr->flags = DISKANN_NODE_LIVE;
-		hdr->num_neighbors = deg;
-		Assert(deg <= layout->num_neighbors);
-		memcpy(nbrs, mg->neighbors + (size_t) n * mg->g.max_degree,
-			   sizeof(DiskannNode) * deg);
-		for (int i = deg; i < layout->num_neighbors; i++)
-			nbrs[i] = DISKANN_INVALID_NODE;
-		memcpy(slot + layout->vector_offset, mg->vectors + (size_t) n * layout->dimensions,
-			   sizeof(float) * layout->dimensions);
-
-		DiskannNodePosition(layout, n, 0, &blkno, &offset);
-		while (done < layout->slot_size)
-		{
-			uint32		chunk = Min(layout->slot_size - done,
-									DISKANN_PAGE_DATA_SIZE - offset);
-
-			if (blkno != curblk)
-			{
-				if (BufferIsValid(buf))
-				{
-					MarkBufferDirty(buf);
-					UnlockReleaseBuffer(buf);
-				}
-				buf = DiskannNewNodePage(bs->index);
-				curblk = BufferGetBlockNumber(buf);
-				Assert(curblk == blkno);
-			}
-			memcpy(PageGetContents(BufferGetPage(buf)) + offset, slot + done, chunk);
-			done += chunk;
-			offset = 0;
-			blkno++;
-		}
+		WriteGroup(bs, group, image);
 	}
-	if (BufferIsValid(buf))
-	{
-		MarkBufferDirty(buf);
-		UnlockReleaseBuffer(buf);
-	}
-	pfree(slot);
+	if (mg->g.num_nodes % layout->heads_per_group != 0)
+		RecordFreeIndexPage(bs->index, DiskannGroupFirstBlock(layout, ngroups - 1));
+	pfree(image);
 }
 
 /*
@@ -713,9 +734,9 @@ SwitchToDisk(DiskannBuildState *bs)
 			 errdetail("Building will take significantly more time."),
 			 errhint("Increase maintenance_work_mem to speed up builds.")));
 	FlushMemGraph(bs);
+	WriteMetaPage(bs, mg->g.entry_point, mg->g.num_nodes);
 	bs->disk = DiskannOpenDiskGraph(bs->index, &bs->layout, mg->g.entry_point,
-									mg->g.num_nodes, bs->search_list_size,
-									(float) bs->max_alpha, false);
+									bs->search_list_size, (float) bs->max_alpha);
 	pfree(mg->vectors);
 	pfree(mg->neighbors);
 	pfree(mg->degree);
@@ -731,18 +752,12 @@ SwitchToDisk(DiskannBuildState *bs)
 
 /*
  * DiskInsert
- *		Append one node to the on-disk graph of a build and link it in.
+ *		Insert one node into the on-disk graph of a build, as aminsert does.
  */
 static void
 DiskInsert(DiskannBuildState *bs, ItemPointer tid, const float *vec)
 {
-	DiskannGraph *g = bs->disk;
-	DiskannNode node = g->num_nodes;
-
-	DiskannEnsureSlot(bs->index, &bs->layout, node);
-	DiskannWriteNewNode(bs->index, &bs->layout, node, tid, vec, false);
-	g->num_nodes++;
-	DiskannInsertNode(g, node, vec);
+	DiskannInsertTuple(bs->index, &bs->layout, bs->disk, tid, vec);
 }
 
 /*
@@ -860,20 +875,6 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 									   ALLOCSET_DEFAULT_SIZES);
 }
 
-/*
- * WriteMetaPage
- *		Fill block 0 (already allocated) with the final metapage.
- */
-static void
-WriteMetaPage(DiskannBuildState *bs, DiskannNode entry, uint32 nslots)
-{
-	Buffer		buf = ReadBuffer(bs->index, DISKANN_METAPAGE_BLKNO);
-
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	FillMetaPage(bs, BufferGetPage(buf), entry, nslots);
-	MarkBufferDirty(buf);
-	UnlockReleaseBuffer(buf);
-}
 
 /*
  * diskannbuild
@@ -886,8 +887,6 @@ diskannbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	DiskannBuildState bs;
 	Buffer		metabuf;
 	double		est;
-	DiskannNode entry;
-	uint32		nslots;
 	MemoryContext buildctx;
 	MemoryContext oldctx;
 
@@ -904,7 +903,8 @@ diskannbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	metabuf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
 	Assert(BufferGetBlockNumber(metabuf) == DISKANN_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	FillMetaPage(&bs, BufferGetPage(metabuf), DISKANN_INVALID_NODE, 0);
+	DiskannFillMetaPage(BufferGetPage(metabuf), &bs.layout, bs.search_list_size,
+						bs.max_alpha, DISKANN_INVALID_NODE, 0);
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
 
@@ -920,15 +920,17 @@ diskannbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (bs.disk == NULL)
 	{
 		FlushMemGraph(&bs);
-		entry = bs.mem.g.entry_point;
-		nslots = bs.mem.g.num_nodes;
+		WriteMetaPage(&bs, bs.mem.g.entry_point, bs.mem.g.num_nodes);
 	}
 	else
 	{
-		entry = bs.disk->entry_point;
-		nslots = bs.disk->num_nodes;
+		/* the entry point is in the metapage already; the count is known */
+		DiskannMetaPageData meta;
+
+		DiskannReadMeta(index, &meta);
+		WriteMetaPage(&bs, meta.entry_point, (uint32) bs.indtuples);
 	}
-	WriteMetaPage(&bs, entry, nslots);
+	IndexFreeSpaceMapVacuum(index);
 
 	if (RelationNeedsWAL(index))
 		log_newpage_range(index, MAIN_FORKNUM, 0,
@@ -958,7 +960,8 @@ diskannbuildempty(Relation index)
 	buf = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, NULL);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	START_CRIT_SECTION();
-	FillMetaPage(&bs, BufferGetPage(buf), DISKANN_INVALID_NODE, 0);
+	DiskannFillMetaPage(BufferGetPage(buf), &bs.layout, bs.search_list_size,
+						bs.max_alpha, DISKANN_INVALID_NODE, 0);
 	MarkBufferDirty(buf);
 	log_newpage_buffer(buf, true);
 	END_CRIT_SECTION();

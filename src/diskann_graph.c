@@ -15,6 +15,7 @@
 #include "diskann.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 /* How many nodes ahead of use vectors are prefetched (memory latency) */
 #define PREFETCH_AHEAD 2
@@ -25,6 +26,13 @@ typedef struct DiskannScratch
 	uint32	   *mark;			/* visited marks, one per node number */
 	uint32		mark_size;		/* entries allocated in mark */
 	uint32		generation;		/* current mark value */
+	DiskannNode *hash;			/* sparse visited set: open addressing */
+	uint32		hash_size;		/* a power of 2 */
+	uint32		hash_used;
+	DiskannNode watch;			/* node whose in-neighbours a search records */
+	DiskannNode *innbrs;		/* expanded nodes listing watch */
+	int			ninnbrs;
+	int			innbrs_cap;
 	DiskannCandidate *list;		/* greedy search list, L + 1 entries */
 	DiskannCandidate *visited;	/* expanded nodes of the last search */
 	int			visited_cap;
@@ -32,6 +40,7 @@ typedef struct DiskannScratch
 	int			pool_cap;
 	DiskannNode *nbrs;			/* a neighbour list, R entries */
 	DiskannNode *nbrs2;			/* a second one */
+	DiskannNode *nbrs3;			/* a third one */
 	float	   *vec1;			/* vector buffers, dimensions floats each */
 	float	   *vec2;
 	bool	   *pruned;
@@ -48,9 +57,20 @@ DiskannGraphInitScratch(DiskannGraph *g)
 	int			L = g->search_list_size;
 	int			R = Max(g->num_neighbors, g->max_degree);
 
-	s->mark_size = Max(g->num_nodes, 1024);
-	s->mark = palloc0(sizeof(uint32) * s->mark_size);
+	if (g->sparse_visited)
+	{
+		s->hash_size = 1024;
+		s->hash = palloc(sizeof(DiskannNode) * s->hash_size);
+	}
+	else
+	{
+		s->mark_size = Max(g->num_nodes, 1024);
+		s->mark = palloc0(sizeof(uint32) * s->mark_size);
+	}
 	s->generation = 0;
+	s->watch = DISKANN_INVALID_NODE;
+	s->innbrs_cap = 2 * R + 2;
+	s->innbrs = palloc(sizeof(DiskannNode) * s->innbrs_cap);
 	s->list = palloc(sizeof(DiskannCandidate) * (L + 1));
 	s->visited_cap = 4 * L;
 	s->visited = palloc(sizeof(DiskannCandidate) * s->visited_cap);
@@ -59,6 +79,7 @@ DiskannGraphInitScratch(DiskannGraph *g)
 	s->pruned = palloc(sizeof(bool) * s->pool_cap);
 	s->nbrs = palloc(sizeof(DiskannNode) * (R + 1));
 	s->nbrs2 = palloc(sizeof(DiskannNode) * (R + 1));
+	s->nbrs3 = palloc(sizeof(DiskannNode) * (R + 1));
 	s->vec1 = palloc(sizeof(float) * g->dimensions);
 	s->vec2 = palloc(sizeof(float) * g->dimensions);
 	g->scratch = s;
@@ -74,6 +95,12 @@ ScratchNewGeneration(DiskannGraph *g)
 {
 	DiskannScratch *s = g->scratch;
 
+	if (g->sparse_visited)
+	{
+		memset(s->hash, 0xFF, sizeof(DiskannNode) * s->hash_size);
+		s->hash_used = 0;
+		return;
+	}
 	if (g->num_nodes > s->mark_size)
 	{
 		uint32		newsize = Max(g->num_nodes, s->mark_size * 2);
@@ -91,12 +118,56 @@ ScratchNewGeneration(DiskannGraph *g)
 }
 
 /*
+ * HashTestAndAdd
+ *		The sparse visited set: true if node is in it; adds it.  Grows at
+ *		half load, so its size follows the nodes a search visits.
+ */
+static bool
+HashTestAndAdd(DiskannScratch *s, DiskannNode node)
+{
+	uint32		mask = s->hash_size - 1;
+	uint32		i = murmurhash32(node) & mask;
+
+	while (s->hash[i] != DISKANN_INVALID_NODE)
+	{
+		if (s->hash[i] == node)
+			return true;
+		i = (i + 1) & mask;
+	}
+	s->hash[i] = node;
+	if (++s->hash_used * 2 > s->hash_size)
+	{
+		DiskannNode *old = s->hash;
+		uint32		oldsize = s->hash_size;
+
+		s->hash_size *= 2;
+		s->hash = MemoryContextAlloc(GetMemoryChunkContext(old),
+									 sizeof(DiskannNode) * s->hash_size);
+		memset(s->hash, 0xFF, sizeof(DiskannNode) * s->hash_size);
+		mask = s->hash_size - 1;
+		for (uint32 j = 0; j < oldsize; j++)
+		{
+			if (old[j] == DISKANN_INVALID_NODE)
+				continue;
+			i = murmurhash32(old[j]) & mask;
+			while (s->hash[i] != DISKANN_INVALID_NODE)
+				i = (i + 1) & mask;
+			s->hash[i] = old[j];
+		}
+		pfree(old);
+	}
+	return false;
+}
+
+/*
  * TestAndMark
  *		True if node was already seen in this search; marks it seen.
  */
 static inline bool
 TestAndMark(DiskannScratch *s, DiskannNode node)
 {
+	if (s->hash)
+		return HashTestAndAdd(s, node);
 	if (s->mark[node] == s->generation)
 		return true;
 	s->mark[node] = s->generation;
@@ -122,6 +193,7 @@ ListInsert(DiskannCandidate *list, int *len, int L, DiskannNode node, float dist
 	list[pos].node = node;
 	list[pos].distance = dist;
 	list[pos].expanded = false;
+	list[pos].flags = 0;
 	if (*len < L)
 		(*len)++;
 	return pos;
@@ -140,6 +212,21 @@ AddVisited(DiskannScratch *s, int *nvisited, DiskannCandidate *c)
 		s->visited = repalloc(s->visited, sizeof(DiskannCandidate) * s->visited_cap);
 	}
 	s->visited[(*nvisited)++] = *c;
+}
+
+/*
+ * RecordInNeighbor
+ *		Remember an expanded node whose list holds the watched node.
+ */
+static void
+RecordInNeighbor(DiskannScratch *s, DiskannNode node)
+{
+	if (s->ninnbrs >= s->innbrs_cap)
+	{
+		s->innbrs_cap *= 2;
+		s->innbrs = repalloc(s->innbrs, sizeof(DiskannNode) * s->innbrs_cap);
+	}
+	s->innbrs[s->ninnbrs++] = node;
 }
 
 /*
@@ -162,6 +249,7 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 
 	*nvisited = 0;
 	*visited = s->visited;
+	s->ninnbrs = 0;
 	if (g->entry_point == DISKANN_INVALID_NODE)
 		return 0;
 
@@ -177,16 +265,20 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 		int			nnew;
 
 		c->expanded = true;
+		n = g->get_neighbors(g, c->node, s->nbrs, &c->flags);
 		if (c->node != skip)
 			AddVisited(s, &nv, c);
-		n = g->get_neighbors(g, c->node, s->nbrs);
 		cur++;
 
 		/* keep the unseen neighbours, and start fetching their vectors */
 		nnew = 0;
 		for (int i = 0; i < n; i++)
-			if (!TestAndMark(s, s->nbrs[i]))
+		{
+			if (s->nbrs[i] == s->watch)
+				RecordInNeighbor(s, c->node);
+			if (s->nbrs[i] != DISKANN_INVALID_NODE && !TestAndMark(s, s->nbrs[i]))
 				s->nbrs[nnew++] = s->nbrs[i];
+		}
 		if (g->prefetch)
 			for (int i = 0; i < Min(nnew, PREFETCH_AHEAD); i++)
 				g->prefetch(g, s->nbrs[i]);
@@ -319,15 +411,18 @@ EnsurePool(DiskannScratch *s, int n)
 	s->pruned = repalloc(s->pruned, sizeof(bool) * s->pool_cap);
 }
 
+/* Attempts at a conditional list update before an edge is given up */
+#define UPDATE_ATTEMPTS 10
+
 /*
- * PruneNeighbors
- *		Cut node j's n out-neighbours in nbrs (plus extra, unless it is
- *		DISKANN_INVALID_NODE) down to at most R with RobustPrune, and store
- *		the result.
+ * PruneList
+ *		RobustPrune node j's n candidate neighbours in nbrs (plus extra,
+ *		unless it is DISKANN_INVALID_NODE) down to at most R, into out.
+ *		Returns the new length.  Takes no locks beyond reading vectors.
  */
-static void
-PruneNeighbors(DiskannGraph *g, DiskannNode j, DiskannNode *nbrs, int n,
-			   DiskannNode extra)
+static int
+PruneList(DiskannGraph *g, DiskannNode j, const DiskannNode *nbrs, int n,
+		  DiskannNode extra, DiskannNode *out)
 {
 	DiskannScratch *s = g->scratch;
 	const float *jvec;
@@ -347,33 +442,62 @@ PruneNeighbors(DiskannGraph *g, DiskannNode j, DiskannNode *nbrs, int n,
 		s->pool[n].distance = g->node_distance(g, extra, jvec);
 		n++;
 	}
-	n = RobustPrune(g, j, s->pool, n, nbrs);
-	g->set_neighbors(g, j, nbrs, n);
+	return RobustPrune(g, j, s->pool, n, out);
+}
+
+/*
+ * ListContains
+ *		True if node is among the n entries of list.
+ */
+static bool
+ListContains(const DiskannNode *list, int n, DiskannNode node)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i] == node)
+			return true;
+	return false;
 }
 
 /*
  * AddBackEdge
  *		Give node j an edge to p.  A list may grow to g->max_degree (slack
  *		over R during an in-memory build); beyond that, j's neighbours plus
- *		p are pruned to R.
+ *		p are pruned to R (and if p does not survive the prune, j is left
+ *		as it was).  The change is applied only to the list it was computed
+ *		from; a concurrent change makes it start over.  Nodes that may not
+ *		be linked to (deleted, free) get no edges.
  */
 static void
 AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p)
 {
 	DiskannScratch *s = g->scratch;
 	DiskannNode *nbrs = s->nbrs2;
-	int			n = g->get_neighbors(g, j, nbrs);
+	DiskannNode *out = s->nbrs3;
 
-	for (int i = 0; i < n; i++)
-		if (nbrs[i] == p)
-			return;
-	if (n < g->max_degree)
+	for (int attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++)
 	{
-		nbrs[n++] = p;
-		g->set_neighbors(g, j, nbrs, n);
-		return;
+		uint8		flags;
+		int			n = g->get_neighbors(g, j, nbrs, &flags);
+		int			nout;
+
+		if (!DiskannNodeUsable(flags) || ListContains(nbrs, n, p))
+			return;
+		if (n < g->max_degree)
+		{
+			memcpy(out, nbrs, sizeof(DiskannNode) * n);
+			out[n] = p;
+			nout = n + 1;
+		}
+		else
+		{
+			nout = PruneList(g, j, nbrs, n, p, out);
+			if (!ListContains(out, nout, p))
+				return;
+		}
+		if (g->update_neighbors(g, j, nbrs, n, out, nout))
+			return;
+		CHECK_FOR_INTERRUPTS();
 	}
-	PruneNeighbors(g, j, nbrs, n, p);
 }
 
 /*
@@ -384,52 +508,70 @@ void
 DiskannTrimNode(DiskannGraph *g, DiskannNode node)
 {
 	DiskannScratch *s = g->scratch;
-	int			n = g->get_neighbors(g, node, s->nbrs2);
 
-	if (n > g->num_neighbors)
-		PruneNeighbors(g, node, s->nbrs2, n, DISKANN_INVALID_NODE);
+	for (int attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++)
+	{
+		int			n = g->get_neighbors(g, node, s->nbrs2, NULL);
+		int			nout;
+
+		if (n <= g->num_neighbors)
+			return;
+		nout = PruneList(g, node, s->nbrs2, n, DISKANN_INVALID_NODE, s->nbrs3);
+		if (g->update_neighbors(g, node, s->nbrs2, n, s->nbrs3, nout))
+			return;
+	}
 }
 
 /*
  * LinkNode
  *		Choose node p's out-neighbours from the nodes the last search
- *		expanded (plus its current out-neighbours) and add back edges.
+ *		expanded that may be linked to (plus its current out-neighbours),
+ *		and add back edges.  Returns p's out-degree.
  */
-static void
+static int
 LinkNode(DiskannGraph *g, DiskannNode p, const float *vec,
 		 DiskannCandidate *visited, int nvisited)
 {
 	DiskannScratch *s = g->scratch;
-	DiskannNode *out;
-	int			ncur;
-	int			n;
+	DiskannNode *out = palloc(sizeof(DiskannNode) * g->num_neighbors);
+	int			n = 0;
 
-	ncur = g->get_neighbors(g, p, s->nbrs);
-	EnsurePool(s, nvisited + ncur);
-	memcpy(s->pool, visited, sizeof(DiskannCandidate) * nvisited);
-	for (int i = 0; i < ncur; i++)
+	for (int attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++)
 	{
-		s->pool[nvisited + i].node = s->nbrs[i];
-		s->pool[nvisited + i].distance = g->node_distance(g, s->nbrs[i], vec);
+		int			ncur = g->get_neighbors(g, p, s->nbrs, NULL);
+		int			npool = 0;
+
+		EnsurePool(s, nvisited + ncur);
+		for (int i = 0; i < nvisited; i++)
+			if (DiskannNodeUsable(visited[i].flags))
+				s->pool[npool++] = visited[i];
+		for (int i = 0; i < ncur; i++)
+		{
+			s->pool[npool].node = s->nbrs[i];
+			s->pool[npool].distance = g->node_distance(g, s->nbrs[i], vec);
+			npool++;
+		}
+		n = RobustPrune(g, p, s->pool, npool, out);
+		if (g->update_neighbors(g, p, s->nbrs, ncur, out, n))
+			break;
+		n = 0;
 	}
-	out = palloc(sizeof(DiskannNode) * g->num_neighbors);
-	n = RobustPrune(g, p, s->pool, nvisited + ncur, out);
-	g->set_neighbors(g, p, out, n);
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		AddBackEdge(g, out[i], p);
 	}
 	pfree(out);
+	return n;
 }
 
 /*
  * DiskannInsertNode
  *		FreshVamana insert of node (vector vec, already stored in the graph
  *		with no out-edges): search for it, prune, add back edges.  The first
- *		node becomes the entry point.
+ *		node becomes the entry point.  Returns the node's out-degree.
  */
-void
+int
 DiskannInsertNode(DiskannGraph *g, DiskannNode node, const float *vec)
 {
 	DiskannCandidate *visited;
@@ -438,10 +580,10 @@ DiskannInsertNode(DiskannGraph *g, DiskannNode node, const float *vec)
 	if (g->entry_point == DISKANN_INVALID_NODE)
 	{
 		g->entry_point = node;
-		return;
+		return 0;
 	}
 	DiskannGreedySearch(g, vec, g->search_list_size, node, &visited, &nvisited);
-	LinkNode(g, node, vec, visited, nvisited);
+	return LinkNode(g, node, vec, visited, nvisited);
 }
 
 /*
@@ -481,7 +623,7 @@ MarkReachable(DiskannGraph *g, DiskannNode start, bool *reached, DiskannNode *qu
 	queue[tail++] = start;
 	while (head < tail)
 	{
-		int			n = g->get_neighbors(g, queue[head++], s->nbrs2);
+		int			n = g->get_neighbors(g, queue[head++], s->nbrs2, NULL);
 
 		for (int i = 0; i < n; i++)
 			if (!reached[s->nbrs2[i]])
@@ -521,11 +663,12 @@ LinkFromReachable(DiskannGraph *g, DiskannNode u)
 			continue;
 		if (v == DISKANN_INVALID_NODE)
 			v = s->list[i].node;
-		n = g->get_neighbors(g, s->list[i].node, s->nbrs2);
+		n = g->get_neighbors(g, s->list[i].node, s->nbrs2, NULL);
 		if (n < g->num_neighbors)
 		{
-			s->nbrs2[n++] = u;
-			g->set_neighbors(g, s->list[i].node, s->nbrs2, n);
+			memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
+			s->nbrs3[n] = u;
+			g->update_neighbors(g, s->list[i].node, s->nbrs2, n, s->nbrs3, n + 1);
 			return;
 		}
 	}
@@ -533,20 +676,21 @@ LinkFromReachable(DiskannGraph *g, DiskannNode u)
 		v = g->entry_point;
 
 	/* splice: v -> u -> w */
-	n = g->get_neighbors(g, v, s->nbrs2);
-	w = s->nbrs2[n - 1];
-	s->nbrs2[n - 1] = u;
-	g->set_neighbors(g, v, s->nbrs2, n);
+	n = g->get_neighbors(g, v, s->nbrs2, NULL);
+	memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
+	w = s->nbrs3[n - 1];
+	s->nbrs3[n - 1] = u;
+	g->update_neighbors(g, v, s->nbrs2, n, s->nbrs3, n);
 
-	n = g->get_neighbors(g, u, s->nbrs2);
-	for (int i = 0; i < n; i++)
-		if (s->nbrs2[i] == w)
-			return;
+	n = g->get_neighbors(g, u, s->nbrs2, NULL);
+	if (ListContains(s->nbrs2, n, w))
+		return;
+	memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
 	if (n < g->num_neighbors)
-		s->nbrs2[n++] = w;
+		s->nbrs3[n] = w;
 	else
-		s->nbrs2[n - 1] = w;
-	g->set_neighbors(g, u, s->nbrs2, n);
+		s->nbrs3[n - 1] = w;
+	g->update_neighbors(g, u, s->nbrs2, n, s->nbrs3, Min(n + 1, g->num_neighbors));
 }
 
 /*
@@ -582,4 +726,172 @@ DiskannRepairReachability(DiskannGraph *g)
 	pfree(reached);
 	pfree(queue);
 	return repaired;
+}
+
+/*
+ * ClosestCandidates
+ *		Sort the n usable candidates in cand by distance to vec (skipping
+ *		node skip) and keep the closest max; returns how many.
+ */
+static int
+ClosestCandidates(DiskannGraph *g, const float *vec, DiskannNode skip,
+				  const DiskannCandidate *cand, int n, int max, DiskannCandidate *out)
+{
+	int			nout = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (cand[i].node == skip)
+			continue;
+		out[nout].node = cand[i].node;
+		out[nout].distance = g->node_distance(g, cand[i].node, vec);
+		out[nout].tiebreak = 0;
+		nout++;
+	}
+	qsort(out, nout, sizeof(DiskannCandidate), CandidateCmp);
+	return Min(nout, max);
+}
+
+/*
+ * ReplaceEdge
+ *		IP-DiskANN's fix of in-neighbour z of deleted node p: drop z's edge
+ *		to p and add edges to z's params->edges closest candidates
+ *		(pruning z if its list overflows).  Applied to the list it was
+ *		computed from, retried on a concurrent change.
+ */
+static void
+ReplaceEdge(DiskannGraph *g, DiskannNode z, DiskannNode p,
+			const DiskannCandidate *cand, int ncand, const DiskannRepairParams *params)
+{
+	DiskannScratch *s = g->scratch;
+	DiskannCandidate *close = palloc(sizeof(DiskannCandidate) * Max(ncand, 1));
+	float	   *zvec = palloc(sizeof(float) * g->dimensions);
+	DiskannNode *merged = palloc(sizeof(DiskannNode) * (g->num_neighbors + params->edges + 1));
+	int			nclose;
+
+	nclose = ClosestCandidates(g, g->get_vector(g, z, zvec), z, cand, ncand,
+							   params->edges, close);
+	for (int attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++)
+	{
+		uint8		flags;
+		int			n = g->get_neighbors(g, z, s->nbrs2, &flags);
+		int			nmerged = 0;
+		int			nout;
+
+		if (!DiskannNodeUsable(flags) || !ListContains(s->nbrs2, n, p))
+			break;
+		for (int i = 0; i < n; i++)
+			if (s->nbrs2[i] != p)
+				merged[nmerged++] = s->nbrs2[i];
+		for (int i = 0; i < nclose; i++)
+			if (!ListContains(merged, nmerged, close[i].node))
+				merged[nmerged++] = close[i].node;
+		if (nmerged > g->num_neighbors)
+			nout = PruneList(g, z, merged, nmerged, DISKANN_INVALID_NODE, s->nbrs3);
+		else
+		{
+			memcpy(s->nbrs3, merged, sizeof(DiskannNode) * nmerged);
+			nout = nmerged;
+		}
+		if (g->update_neighbors(g, z, s->nbrs2, n, s->nbrs3, nout))
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(close);
+	pfree(zvec);
+	pfree(merged);
+}
+
+/*
+ * DiskannRepairDeleted
+ *		IP-DiskANN's repair around deleted node p (vector pvec), which is
+ *		already marked deleted: a greedy search for pvec finds p's
+ *		approximate in-neighbours (expanded nodes whose list holds p, no
+ *		distances needed) and replacement candidates (the params->candidates
+ *		closest usable nodes found).  Each in-neighbour trades its edge to
+ *		p for edges to its params->edges closest candidates; each usable
+ *		out-neighbour of p gets an edge from each of its params->edges
+ *		closest candidates.  Edges to p that the search did not find are
+ *		swept later, without distances.
+ */
+void
+DiskannRepairDeleted(DiskannGraph *g, DiskannNode p, const float *pvec,
+					 const DiskannRepairParams *params)
+{
+	DiskannScratch *s = g->scratch;
+	DiskannCandidate *visited;
+	int			nvisited;
+	DiskannCandidate *cand;
+	int			ncand = 0;
+	DiskannNode *innbrs;
+	int			ninnbrs;
+	DiskannNode *outnbrs = palloc(sizeof(DiskannNode) * (g->max_degree + 1));
+	int			nout;
+	DiskannCandidate *close;
+
+	s->watch = p;
+	DiskannGreedySearch(g, pvec, params->search_list_size, p, &visited, &nvisited);
+	s->watch = DISKANN_INVALID_NODE;
+
+	/* candidates: the closest usable nodes expanded (sorted by distance) */
+	cand = palloc(sizeof(DiskannCandidate) * Max(nvisited, 1));
+	for (int i = 0; i < nvisited; i++)
+		if (DiskannNodeUsable(visited[i].flags))
+			cand[ncand++] = visited[i];
+	qsort(cand, ncand, sizeof(DiskannCandidate), CandidateCmp);
+	ncand = Min(ncand, params->candidates);
+
+	innbrs = palloc(sizeof(DiskannNode) * Max(s->ninnbrs, 1));
+	ninnbrs = s->ninnbrs;
+	memcpy(innbrs, s->innbrs, sizeof(DiskannNode) * ninnbrs);
+	for (int i = 0; i < ninnbrs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ReplaceEdge(g, innbrs[i], p, cand, ncand, params);
+	}
+
+	nout = g->get_neighbors(g, p, outnbrs, NULL);
+	close = palloc(sizeof(DiskannCandidate) * Max(ncand, 1));
+	for (int i = 0; i < nout; i++)
+	{
+		uint8		flags;
+		int			nclose;
+
+		CHECK_FOR_INTERRUPTS();
+		g->get_neighbors(g, outnbrs[i], s->nbrs2, &flags);
+		if (!DiskannNodeUsable(flags))
+			continue;
+		nclose = ClosestCandidates(g, g->get_vector(g, outnbrs[i], s->vec1), outnbrs[i],
+								   cand, ncand, params->edges, close);
+		for (int j = 0; j < nclose; j++)
+			AddBackEdge(g, close[j].node, outnbrs[i]);
+	}
+	pfree(close);
+	pfree(cand);
+	pfree(innbrs);
+	pfree(outnbrs);
+}
+
+/*
+ * DiskannClosestUsable
+ *		The usable node closest to vec that a greedy search finds, other
+ *		than skip; DISKANN_INVALID_NODE if there is none.
+ */
+DiskannNode
+DiskannClosestUsable(DiskannGraph *g, const float *vec, DiskannNode skip)
+{
+	DiskannCandidate *visited;
+	int			nvisited;
+	DiskannNode best = DISKANN_INVALID_NODE;
+	float		bestdist = 0;
+
+	DiskannGreedySearch(g, vec, g->search_list_size, skip, &visited, &nvisited);
+	for (int i = 0; i < nvisited; i++)
+		if (DiskannNodeUsable(visited[i].flags) &&
+			(best == DISKANN_INVALID_NODE || visited[i].distance < bestdist))
+		{
+			best = visited[i].node;
+			bestdist = visited[i].distance;
+		}
+	return best;
 }

@@ -1,41 +1,110 @@
 /*
  * diskann_insert.c
- *		aminsert for diskann.
+ *		aminsert for diskann: FreshVamana insertion into the graph in pages.
  *
- * In-place inserts (FreshVamana with buffer-level locking and GenericXLog)
- * are not implemented yet.  Until they are, an insert into an indexed
- * table fails with a clear error rather than leaving the row out of the
- * index silently.
+ * An insert claims a slot (a free one through the free space map, or a new
+ * group at the end of the index), writes the vector, searches the graph
+ * for it, prunes its out-edges, adds back edges to it, and finally marks
+ * it live.  Every step is its own GenericXLog record over one page and
+ * leaves a valid graph; the node is returned by scans only once live, and
+ * all of it is logged before the transaction's commit record.  Locking:
+ * see diskann_storage.c.
  */
 #include "postgres.h"
 
 #include "diskann.h"
-#include "vector.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "vector.h"
+
+/* What one statement's inserts share (ii_AmCache) */
+typedef struct DiskannInsertState
+{
+	DiskannLayout layout;
+	DiskannGraph *graph;
+	float	   *vec;			/* the prepared vector */
+	MemoryContext tmpctx;		/* reset after every tuple */
+} DiskannInsertState;
 
 /*
- * DiskannIsIndexable
- *		False for values the index leaves out: zero vectors under cosine.
+ * DiskannInsertTuple
+ *		Insert heaptid with index-form vector vec into the index through the
+ *		on-disk graph g.  Takes no lock across steps (see diskann_storage.c).
  */
-static bool
-DiskannIsIndexable(Relation index, Datum value)
+void
+DiskannInsertTuple(Relation index, const DiskannLayout *layout, DiskannGraph *g,
+				   ItemPointer heaptid, const float *vec)
 {
-	Vector	   *v;
-	bool		ok;
-	float	   *buf;
+	DiskannMetaPageData meta;
+	DiskannNode node;
+	uint32		generation;
 
-	if (DiskannGetMetric(index) != DISKANN_METRIC_COSINE)
-		return true;
-	v = DatumGetVector(value);
-	buf = palloc(sizeof(float) * v->dim);
-	ok = DiskannPrepareVector(DISKANN_METRIC_COSINE, v->x, buf, v->dim);
-	pfree(buf);
-	return ok;
+	DiskannReadMeta(index, &meta);
+	node = DiskannClaimSlot(index, layout, heaptid, &generation);
+	DiskannWriteVector(index, layout, node, generation, vec);
+
+	if (meta.entry_point == DISKANN_INVALID_NODE)
+	{
+		bool		changed;
+
+		/* the first node of an empty index becomes its entry point */
+		DiskannSetEntryPoint(index, DISKANN_INVALID_NODE, node, &changed);
+		if (!changed)
+			DiskannReadMeta(index, &meta);
+	}
+	if (meta.entry_point != DISKANN_INVALID_NODE && meta.entry_point != node)
+	{
+		g->entry_point = meta.entry_point;
+		if (DiskannInsertNode(g, node, vec) == 0)
+		{
+			DiskannNodeHeader hdr;
+			bool		changed;
+
+			/*
+			 * Nothing to link to: every node the search reached was deleted
+			 * since (VACUUM emptied the index meanwhile).  Become the entry
+			 * point if the old one is gone.
+			 */
+			DiskannReadHead(index, layout, meta.entry_point, &hdr, NULL);
+			if (!DiskannNodeUsable(hdr.flags))
+				DiskannSetEntryPoint(index, meta.entry_point, node, &changed);
+		}
+	}
+	DiskannUpdateHead(index, layout, node, generation, DISKANN_NODE_NEW, DISKANN_NODE_LIVE);
+}
+
+/*
+ * GetInsertState
+ *		The statement's insert state, made on its first insert in the
+ *		executor's per-statement context.
+ */
+static DiskannInsertState *
+GetInsertState(Relation index, IndexInfo *indexInfo)
+{
+	DiskannInsertState *is = indexInfo->ii_AmCache;
+	MemoryContext oldctx;
+	DiskannMetaPageData meta;
+
+	if (is != NULL)
+		return is;
+	oldctx = MemoryContextSwitchTo(indexInfo->ii_Context);
+	is = palloc0(sizeof(DiskannInsertState));
+	DiskannReadMeta(index, &meta);
+	DiskannLayoutFromMeta(&is->layout, &meta);
+	is->graph = DiskannOpenDiskGraph(index, &is->layout, meta.entry_point,
+									 meta.search_list_size, meta.max_alpha);
+	is->vec = palloc(sizeof(float) * is->layout.dimensions);
+	is->tmpctx = AllocSetContextCreate(indexInfo->ii_Context, "diskann insert",
+									   ALLOCSET_DEFAULT_SIZES);
+	indexInfo->ii_AmCache = is;
+	MemoryContextSwitchTo(oldctx);
+	return is;
 }
 
 /*
  * diskanninsert
- *		Refuse to insert: the index would otherwise miss the row.
+ *		Insert one heap tuple's vector.  NULLs and, under cosine, zero
+ *		vectors are not indexed.
  */
 bool
 diskanninsert(Relation index, Datum *values, bool *isnull,
@@ -43,13 +112,22 @@ diskanninsert(Relation index, Datum *values, bool *isnull,
 			  IndexUniqueCheck checkUnique, bool indexUnchanged,
 			  IndexInfo *indexInfo)
 {
-	/* rows the index would not hold anyway need no support */
-	if (isnull[0] || !DiskannIsIndexable(index, values[0]))
+	DiskannInsertState *is;
+	MemoryContext oldctx;
+	Vector	   *v;
+
+	if (isnull[0])
 		return false;
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("diskann index \"%s\" does not support inserts yet",
-					RelationGetRelationName(index)),
-			 errhint("Drop the index, load the rows, and create the index again.")));
+	is = GetInsertState(index, indexInfo);
+	oldctx = MemoryContextSwitchTo(is->tmpctx);
+	v = DatumGetVector(values[0]);
+	if (v->dim != (int) is->layout.dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %u dimensions, not %d", is->layout.dimensions, v->dim)));
+	if (DiskannPrepareVector(is->layout.metric, v->x, is->vec, v->dim))
+		DiskannInsertTuple(index, &is->layout, is->graph, heap_tid, is->vec);
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextReset(is->tmpctx);
 	return false;
 }

@@ -16,6 +16,16 @@
  * Under strict_order, a node found later that is closer than a row already
  * returned is not returned (order is kept); relaxed_order returns it.
  *
+ * diskann.max_scan_tuples bounds the nodes a scan expands, deleted ones
+ * included, so a mostly deleted index cannot make LIMIT 10 walk it all.
+ *
+ * Slot reuse: a node's distance is computed when it is found, its heap TID
+ * is read when it is expanded, later.  The vector carries the generation
+ * of the occupant that wrote it and the head the current one's; a node is
+ * returned only if the two agree and the head is live, so a slot freed and
+ * filled again in between (possible on a standby, which VACUUM's horizon
+ * does not protect) never yields a row at another row's distance.
+ *
  * Locking: one page at a time, share lock, released before the next page
  * is read; node contents are copied out under the lock.
  */
@@ -36,7 +46,8 @@ typedef struct ScanCandidate
 	DiskannNode node;
 	float		distance;
 	bool		expanded;
-	bool		live;
+	bool		live;			/* once expanded: may be returned */
+	uint32		generation;		/* of the vector the distance came from */
 	ItemPointerData heaptid;
 } ScanCandidate;
 
@@ -60,7 +71,7 @@ typedef struct DiskannScanOpaqueData
 	int			heapcap;
 	uint64	   *seen;			/* bitmap by node number */
 	uint32		seen_nodes;		/* bits in seen */
-	char	   *headbuf;		/* a node's header and neighbour list */
+	DiskannNode *nbrs;			/* a node's neighbour list */
 	float		last_distance;
 	int64		returned;
 	int64		examined;		/* nodes expanded */
@@ -157,7 +168,7 @@ HeapPop(DiskannScanOpaque so, ScanCandidate *c)
  *		farther than all).  Returns its window position or -1.
  */
 static int
-WindowInsert(DiskannScanOpaque so, DiskannNode node, float distance)
+WindowInsert(DiskannScanOpaque so, DiskannNode node, float distance, uint32 generation)
 {
 	ScanCandidate c;
 	ScanCandidate *w;
@@ -167,6 +178,7 @@ WindowInsert(DiskannScanOpaque so, DiskannNode node, float distance)
 	c.distance = distance;
 	c.expanded = false;
 	c.live = false;
+	c.generation = generation;
 
 	if (so->len == so->L)
 	{
@@ -195,41 +207,42 @@ WindowInsert(DiskannScanOpaque so, DiskannNode node, float distance)
 
 /*
  * ExpandCandidate
- *		Read a node's header and neighbour list, record whether it is live
- *		and its heap TID, and put each neighbour not seen before into the
- *		window with its distance to the query.
+ *		Read a node's head, record whether it may be returned (live, and
+ *		the occupant whose vector gave its distance) and its heap TID, and
+ *		put each neighbour not seen before into the window with its
+ *		distance to the query.
  */
 static void
 ExpandCandidate(Relation index, DiskannScanOpaque so, int pos)
 {
-	DiskannNodeHeader *hdr = (DiskannNodeHeader *) so->headbuf;
-	DiskannNode *nbrs = (DiskannNode *) (so->headbuf + so->layout.neighbors_offset);
+	DiskannNodeHeader hdr;
 	ScanCandidate *c = &so->window[so->head + pos];
-	int			n;
 
-	DiskannReadSlotBytes(index, &so->layout, c->node, 0,
-						 so->layout.vector_offset, so->headbuf);
+	DiskannReadHead(index, &so->layout, c->node, &hdr, so->nbrs);
 	c->expanded = true;
-	c->live = (hdr->flags & DISKANN_NODE_LIVE) != 0;
-	c->heaptid = hdr->heaptid;
+	c->live = hdr.flags == DISKANN_NODE_LIVE && hdr.generation == c->generation;
+	c->heaptid = hdr.heaptid;
 	so->examined++;
 
-	n = Min(hdr->num_neighbors, so->layout.num_neighbors);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < hdr.num_neighbors; i++)
 	{
-		DiskannNode q = nbrs[i];
+		DiskannNode q = so->nbrs[i];
+		uint32		generation;
+		float		distance;
 
 		if (q == DISKANN_INVALID_NODE || SeenTestAndSet(so, q))
 			continue;
-		WindowInsert(so, q, DiskannNodeDistance(index, &so->layout, q,
-												so->query, so->distfn));
+		distance = DiskannNodeDistance(index, &so->layout, q, so->query, so->distfn,
+									   &generation);
+		WindowInsert(so, q, distance, generation);
 		so->distances++;
 	}
 }
 
 /*
  * ExpandWindow
- *		Expand window nodes, closest first, until all are expanded.
+ *		Expand window nodes, closest first, until all are expanded or the
+ *		scan has expanded diskann.max_scan_tuples nodes.
  */
 static void
 ExpandWindow(Relation index, DiskannScanOpaque so)
@@ -237,6 +250,9 @@ ExpandWindow(Relation index, DiskannScanOpaque so)
 	for (;;)
 	{
 		int			pos = -1;
+
+		if (so->examined >= diskann_max_scan_tuples)
+			return;
 
 		for (int i = 0; i < so->len; i++)
 			if (!so->window[so->head + i].expanded)
@@ -276,6 +292,8 @@ StartSearch(IndexScanDesc scan)
 	DiskannMetaPageData meta;
 	ScanKey		key = &scan->orderByData[0];
 	Vector	   *v;
+	float		distance;
+	uint32		generation;
 
 	so->started = true;
 	so->empty = true;
@@ -304,9 +322,9 @@ StartSearch(IndexScanDesc scan)
 	so->heapcap = 1024;
 	so->heap = palloc(sizeof(ScanCandidate) * so->heapcap);
 	so->heaplen = 0;
-	so->seen_nodes = Max(64, ((meta.num_slots + 63) / 64) * 64);
+	so->seen_nodes = 8192;
 	so->seen = palloc0(sizeof(uint64) * (so->seen_nodes / 64));
-	so->headbuf = palloc(so->layout.vector_offset);
+	so->nbrs = palloc(sizeof(DiskannNode) * so->layout.num_neighbors);
 	so->last_distance = -get_float4_infinity();
 	so->returned = 0;
 	so->examined = 0;
@@ -314,9 +332,9 @@ StartSearch(IndexScanDesc scan)
 	so->empty = false;
 
 	SeenTestAndSet(so, so->entry_point);
-	WindowInsert(so, so->entry_point,
-				 DiskannNodeDistance(scan->indexRelation, &so->layout, so->entry_point,
-									 so->query, so->distfn));
+	distance = DiskannNodeDistance(scan->indexRelation, &so->layout, so->entry_point,
+								   so->query, so->distfn, &generation);
+	WindowInsert(so, so->entry_point, distance, generation);
 }
 
 /*
@@ -388,12 +406,12 @@ diskanngettuple(IndexScanDesc scan, ScanDirection dir)
 		ExpandWindow(index, so);
 
 		c = so->window[so->head];
+		if (!c.expanded)
+			break;				/* diskann.max_scan_tuples reached */
 		so->head++;
 		so->len--;
 		if (!c.live)
 			continue;
-		if (so->returned >= diskann_max_scan_tuples)
-			break;
 		if (diskann_iterative_scan == DISKANN_ITERATIVE_STRICT &&
 			c.distance < so->last_distance)
 			continue;

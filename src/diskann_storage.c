@@ -1,150 +1,386 @@
 /*
  * diskann_storage.c
- *		Nodes in buffer pages: writing slot bytes, extending the index, and
- *		the DiskannGraph callbacks for a graph stored in pages.
+ *		Changing nodes in buffer pages: claiming slots, extending the index
+ *		by a group, writing vectors, updating heads, and the DiskannGraph
+ *		callbacks for a graph stored in pages.
  *
- * Locking: readers share-lock one page at a time (diskann_utils.c);
- * writers here exclusive-lock every page a write touches, in block order,
- * before changing any of them.  During CREATE INDEX nothing else can see
- * the index, and WAL is written in bulk at the end of the build, so the
- * build passes wal = false.
+ * Lock order (see src/README.md, "Locking"):
+ *	- at most one buffer content lock at a time; distances, which read other
+ *	  pages, are computed with no lock held, and a change is then applied
+ *	  under the head page's exclusive lock only if the list it was based on
+ *	  is still there (DiskannUpdateNeighbors), else the caller retries;
+ *	- the one exception is extension: under the relation extension lock the
+ *	  extender locks the new group's pages, which no other backend can know
+ *	  yet, one at a time;
+ *	- every change is one GenericXLog record over one page.
  */
 #include "postgres.h"
 
+#include "access/generic_xlog.h"
 #include "diskann.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "storage/indexfsm.h"
 #include "storage/lmgr.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
-/*
- * DiskannNewNodePage
- *		Extend the index by one initialised node page and return it,
- *		pinned and exclusive-locked.  Caller must prevent concurrent
- *		extension (relation extension lock, or a build).
- */
-Buffer
-DiskannNewNodePage(Relation index)
-{
-	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	Page		page;
+/* Attempts at claiming a slot before giving up on the free space map */
+#define CLAIM_FSM_ATTEMPTS	4
 
+/*
+ * InitGroupPage
+ *		Initialise a page of a new group from the group image: data area
+ *		number i of pages_per_group.
+ */
+static void
+InitGroupPage(Page page, const DiskannLayout *layout, const char *image, uint32 i)
+{
+	DiskannInitPage(page, i == 0 ? (DISKANN_PAGE_NODES | DISKANN_PAGE_HEADS) :
+					DISKANN_PAGE_NODES);
+	((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_upper;
+	memcpy(PageGetContents(page), image + (size_t) i * DISKANN_PAGE_DATA_SIZE,
+		   DISKANN_PAGE_DATA_SIZE);
+}
+
+/*
+ * ExtendByGroup
+ *		Add an empty group at the end of the index and return its number.
+ *		Holds the relation extension lock throughout; completes a trailing
+ *		group that a crash left incomplete instead of adding a new one.
+ *		The head page is WAL-logged last, so an initialised head page
+ *		always means a complete group.
+ */
+static uint32
+ExtendByGroup(Relation index, const DiskannLayout *layout)
+{
+	char	   *image = palloc((size_t) layout->pages_per_group * DISKANN_PAGE_DATA_SIZE);
+	BlockNumber nblocks;
+	uint32		group;
+	BlockNumber first;
+
+	DiskannFillGroupImage(layout, image);
+	LockRelationForExtension(index, ExclusiveLock);
+	nblocks = RelationGetNumberOfBlocks(index);
+	group = DiskannNumGroups(layout, nblocks);
+	first = DiskannGroupFirstBlock(layout, group);
+
+	/* pages of the group, head page last */
+	for (uint32 i = layout->pages_per_group; i-- > 0;)
+	{
+		BlockNumber blkno = first + i;
+		Buffer		buf;
+		GenericXLogState *state;
+		Page		page;
+
+		/* blocks before the end are created on the way to later ones */
+		while (RelationGetNumberOfBlocks(index) <= blkno)
+			ReleaseBuffer(ReadBuffer(index, P_NEW));
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+		InitGroupPage(page, layout, image, i);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
+	UnlockRelationForExtension(index, ExclusiveLock);
+	pfree(image);
+	return group;
+}
+
+/*
+ * AdvertiseFreeHead
+ *		Tell the free space map that head page blkno has reusable slots,
+ *		and make that visible to searches of the map at once.
+ */
+static void
+AdvertiseFreeHead(Relation index, BlockNumber blkno)
+{
+	RecordFreeIndexPage(index, blkno);
+	FreeSpaceMapVacuumRange(index, blkno, blkno + 1);
+}
+
+/* What a head page had to offer an insert */
+typedef enum ClaimResult
+{
+	CLAIM_DONE,					/* a slot was claimed */
+	CLAIM_FULL,					/* no free slot */
+	CLAIM_NOT_YET				/* free slots, none reusable yet */
+} ClaimResult;
+
+/*
+ * TryClaimOnPage
+ *		Claim a reusable slot of group's head page for heaptid: the head
+ *		becomes NEW with a new generation and no edges.  *more says whether
+ *		more reusable slots remain on the page.
+ */
+static ClaimResult
+TryClaimOnPage(Relation index, const DiskannLayout *layout, uint32 group,
+			   ItemPointer heaptid, DiskannNode *node, uint32 *generation, bool *more)
+{
+	BlockNumber blkno = DiskannGroupFirstBlock(layout, group);
+	Buffer		buf = ReadBuffer(index, blkno);
+	Page		page;
+	int			found = -1;
+	bool		anyfree = false;
+
+	*more = false;
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	DiskannInitPage(page, DISKANN_PAGE_NODES);
-	((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_upper;
+	for (uint32 i = 0; DiskannIsHeadPage(page) && i < layout->heads_per_group; i++)
+	{
+		DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
+
+		anyfree |= (hdr->flags == DISKANN_NODE_FREE);
+		if (!DiskannSlotReusable(hdr))
+			continue;
+		if (found >= 0)
+		{
+			*more = true;
+			break;
+		}
+		found = i;
+	}
+	if (found >= 0)
+	{
+		GenericXLogState *state = GenericXLogStart(index);
+		DiskannNodeHeader *hdr;
+
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		hdr = DiskannPageHead(page, layout, found);
+		hdr->heaptid = *heaptid;
+		hdr->flags = DISKANN_NODE_NEW;
+		hdr->num_neighbors = 0;
+		hdr->generation++;
+		DiskannSetFreed(hdr, InvalidFullTransactionId);
+		*generation = hdr->generation;
+		*node = group * layout->heads_per_group + found;
+		GenericXLogFinish(state);
+	}
+	UnlockReleaseBuffer(buf);
+	if (found >= 0)
+		return CLAIM_DONE;
+	return anyfree ? CLAIM_NOT_YET : CLAIM_FULL;
+}
+
+/*
+ * InsertHint
+ *		The head page this backend last claimed a slot on, kept in the
+ *		index's relcache entry (rd_amcache) across statements: consecutive
+ *		inserts of a backend fill one group, and a group one backend
+ *		extends is not contended by others.  A hint only: it is checked.
+ */
+static BlockNumber *
+InsertHint(Relation index)
+{
+	if (index->rd_amcache == NULL)
+	{
+		BlockNumber *hint = MemoryContextAlloc(index->rd_indexcxt, sizeof(BlockNumber));
+
+		*hint = InvalidBlockNumber;
+		index->rd_amcache = hint;
+	}
+	return (BlockNumber *) index->rd_amcache;
+}
+
+/*
+ * HeadPageGroup
+ *		The group whose head page is blkno, or -1 if blkno is not the head
+ *		page of a complete group.
+ */
+static int64
+HeadPageGroup(const DiskannLayout *layout, BlockNumber blkno, uint32 ngroups)
+{
+	uint32		group;
+
+	if (blkno == InvalidBlockNumber || blkno < DISKANN_FIRST_NODE_BLKNO ||
+		(blkno - DISKANN_FIRST_NODE_BLKNO) % layout->pages_per_group != 0)
+		return -1;
+	group = (blkno - DISKANN_FIRST_NODE_BLKNO) / layout->pages_per_group;
+	return group < ngroups ? group : -1;
+}
+
+/*
+ * DiskannClaimSlot
+ *		Claim a slot for heaptid: on the backend's last head page, else on
+ *		a head page the free space map offers, else in a new group at the
+ *		end of the index.  Pages the map offers whose free slots are not
+ *		reusable yet (see DiskannSlotReusable) go back into the map.
+ *		Returns the node number; *generation gets the new occupant's
+ *		generation.
+ */
+DiskannNode
+DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heaptid,
+				 uint32 *generation)
+{
+	BlockNumber *hint = InsertHint(index);
+	uint32		ngroups = DiskannNumGroups(layout, RelationGetNumberOfBlocks(index));
+	int64		group = HeadPageGroup(layout, *hint, ngroups);
+	DiskannNode node;
+	bool		more;
+
+	if (group >= 0 &&
+		TryClaimOnPage(index, layout, group, heaptid, &node, generation, &more) == CLAIM_DONE)
+		return node;
+
+	for (int attempt = 0; attempt < CLAIM_FSM_ATTEMPTS; attempt++)
+	{
+		BlockNumber blkno = GetFreeIndexPage(index);
+		ClaimResult r;
+
+		if (blkno == InvalidBlockNumber)
+			break;
+		group = HeadPageGroup(layout, blkno, ngroups);
+		if (group < 0)
+			continue;			/* a stale entry */
+		r = TryClaimOnPage(index, layout, group, heaptid, &node, generation, &more);
+		if (r == CLAIM_NOT_YET || (r == CLAIM_DONE && more))
+			AdvertiseFreeHead(index, blkno);
+		if (r == CLAIM_DONE)
+		{
+			*hint = blkno;
+			return node;
+		}
+	}
+	for (;;)
+	{
+		group = ExtendByGroup(index, layout);
+		*hint = DiskannGroupFirstBlock(layout, group);
+		if (TryClaimOnPage(index, layout, group, heaptid, &node, generation, &more) == CLAIM_DONE)
+			return node;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * DiskannWriteVector
+ *		Write node's vector slot: generation and vector.  The pages are
+ *		written last first, one record each, so that a reader, which reads
+ *		first to last, that sees the new generation on the first page also
+ *		sees the new vector on the pages after it.
+ */
+void
+DiskannWriteVector(Relation index, const DiskannLayout *layout, DiskannNode node,
+				   uint32 generation, const float *vec)
+{
+	char	   *slot = palloc(layout->vector_size);
+	BlockNumber first;
+	uint32		offset;
+	uint32		npages;
+
+	((DiskannVectorHeader *) slot)->generation = generation;
+	memcpy(slot + sizeof(DiskannVectorHeader), vec, sizeof(float) * layout->dimensions);
+	DiskannVectorPosition(layout, node, &first, &offset);
+	npages = (offset + layout->vector_size + DISKANN_PAGE_DATA_SIZE - 1) / DISKANN_PAGE_DATA_SIZE;
+
+	for (uint32 i = npages; i-- > 0;)
+	{
+		/* piece i: bytes [from, to) of the slot */
+		uint32		from = (i == 0) ? 0 : i * DISKANN_PAGE_DATA_SIZE - offset;
+		uint32		to = Min(layout->vector_size, (i + 1) * DISKANN_PAGE_DATA_SIZE - offset);
+		uint32		pageoff = (i == 0) ? offset : 0;
+		Buffer		buf = ReadBuffer(index, first + i);
+		GenericXLogState *state;
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		memcpy(PageGetContents(page) + pageoff, slot + from, to - from);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
+	pfree(slot);
+}
+
+/*
+ * LockHead
+ *		Pin and exclusive-lock node's head page; returns the buffer and
+ *		sets *hdr to the head within the page (NULL if the page is not an
+ *		initialised head page).
+ */
+static Buffer
+LockHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+		 DiskannNodeHeader **hdr)
+{
+	BlockNumber blkno;
+	uint32		offset;
+	Buffer		buf;
+	Page		page;
+
+	DiskannHeadPosition(layout, node, &blkno, &offset);
+	buf = ReadBuffer(index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	*hdr = DiskannIsHeadPage(page) ?
+		(DiskannNodeHeader *) (PageGetContents(page) + offset) : NULL;
 	return buf;
 }
 
 /*
- * DiskannEnsureSlot
- *		Make sure every page node's slot touches exists, extending the index
- *		with empty node pages as needed.  Caller must prevent concurrent
- *		extension.
+ * DiskannUpdateHead
+ *		Change node's flags from expect_flags to new_flags, provided it is
+ *		still that occupant (generation) in that state.  Returns whether it
+ *		did.
  */
-void
-DiskannEnsureSlot(Relation index, const DiskannLayout *layout, DiskannNode node)
+bool
+DiskannUpdateHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+				  uint32 generation, uint8 expect_flags, uint8 new_flags)
 {
-	uint32		offset;
-	BlockNumber last;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	DiskannNodeHeader *hdr;
+	Buffer		buf = LockHead(index, layout, node, &hdr);
+	bool		ok = hdr && hdr->generation == generation && hdr->flags == expect_flags;
 
-	DiskannNodePosition(layout, node, layout->slot_size - 1, &last, &offset);
-	while (nblocks <= last)
+	if (ok)
 	{
-		Buffer		buf = DiskannNewNodePage(index);
+		GenericXLogState *state = GenericXLogStart(index);
+		uint32		offset = (char *) hdr - BufferGetPage(buf);
 
-		MarkBufferDirty(buf);
-		UnlockReleaseBuffer(buf);
-		nblocks++;
+		hdr = (DiskannNodeHeader *) (GenericXLogRegisterBuffer(state, buf, 0) + offset);
+		hdr->flags = new_flags;
+		GenericXLogFinish(state);
 	}
+	UnlockReleaseBuffer(buf);
+	return ok;
 }
 
 /*
- * DiskannWriteSlotBytes
- *		Overwrite len bytes at byte start of node's slot with data.  All
- *		pages touched are exclusive-locked in block order first.  With wal,
- *		the change is WAL-logged with GenericXLog, at most
- *		MAX_GENERIC_XLOG_PAGES pages per record; a write spanning more
- *		pages (only a wide vector does) is logged in several records.
+ * DiskannUpdateNeighbors
+ *		Replace node's list with nbrs[n] if it is still expected[nexpected]
+ *		and the node may still be linked to (NEW or LIVE).  Returns false,
+ *		changing nothing, otherwise.
  */
-void
-DiskannWriteSlotBytes(Relation index, const DiskannLayout *layout,
-					  DiskannNode node, uint32 start, uint32 len,
-					  const char *data, bool wal)
+bool
+DiskannUpdateNeighbors(Relation index, const DiskannLayout *layout, DiskannNode node,
+					   const DiskannNode *expected, int nexpected,
+					   const DiskannNode *nbrs, int n)
 {
-	BlockNumber blkno;
-	uint32		offset;
+	DiskannNodeHeader *hdr;
+	Buffer		buf = LockHead(index, layout, node, &hdr);
+	bool		ok;
 
-	DiskannNodePosition(layout, node, start, &blkno, &offset);
-
-	while (len > 0)
+	Assert(n <= layout->num_neighbors);
+	ok = hdr && DiskannNodeUsable(hdr->flags) &&
+		hdr->num_neighbors == nexpected &&
+		memcmp(DiskannHeadNeighbors(hdr), expected, sizeof(DiskannNode) * nexpected) == 0;
+	if (ok)
 	{
-		Buffer		bufs[MAX_GENERIC_XLOG_PAGES];
-		int			nbufs = 0;
-		GenericXLogState *state = NULL;
-		uint32		boff = offset;
-		uint32		blen = len;
+		GenericXLogState *state = GenericXLogStart(index);
+		uint32		offset = (char *) hdr - BufferGetPage(buf);
+		DiskannNode *list;
 
-		/* lock up to MAX_GENERIC_XLOG_PAGES pages, in block order */
-		while (blen > 0 && nbufs < MAX_GENERIC_XLOG_PAGES)
-		{
-			uint32		chunk = Min(blen, DISKANN_PAGE_DATA_SIZE - boff);
-
-			bufs[nbufs] = ReadBuffer(index, blkno + nbufs);
-			LockBuffer(bufs[nbufs], BUFFER_LOCK_EXCLUSIVE);
-			nbufs++;
-			blen -= chunk;
-			boff = 0;
-		}
-
-		if (wal)
-			state = GenericXLogStart(index);
-		for (int i = 0; i < nbufs; i++)
-		{
-			uint32		chunk = Min(len, DISKANN_PAGE_DATA_SIZE - offset);
-			Page		page;
-
-			if (wal)
-				page = GenericXLogRegisterBuffer(state, bufs[i], 0);
-			else
-				page = BufferGetPage(bufs[i]);
-			memcpy(PageGetContents(page) + offset, data, chunk);
-			data += chunk;
-			len -= chunk;
-			offset = 0;
-		}
-		if (wal)
-			GenericXLogFinish(state);
-		else
-			for (int i = 0; i < nbufs; i++)
-				MarkBufferDirty(bufs[i]);
-		for (int i = 0; i < nbufs; i++)
-			UnlockReleaseBuffer(bufs[i]);
-		blkno += nbufs;
+		hdr = (DiskannNodeHeader *) (GenericXLogRegisterBuffer(state, buf, 0) + offset);
+		list = DiskannHeadNeighbors(hdr);
+		memcpy(list, nbrs, sizeof(DiskannNode) * n);
+		for (int i = n; i < hdr->num_neighbors; i++)
+			list[i] = DISKANN_INVALID_NODE;
+		hdr->num_neighbors = n;
+		GenericXLogFinish(state);
 	}
-}
-
-/*
- * DiskannWriteNewNode
- *		Fill node's slot: a live node pointing at heaptid with no edges and
- *		the given index-form vector.  The slot's pages must exist.
- */
-void
-DiskannWriteNewNode(Relation index, const DiskannLayout *layout, DiskannNode node,
-					ItemPointer heaptid, const float *vec, bool wal)
-{
-	char	   *slot = palloc0(layout->slot_size);
-	DiskannNodeHeader *hdr = (DiskannNodeHeader *) slot;
-	DiskannNode *nbrs = (DiskannNode *) (slot + layout->neighbors_offset);
-
-	hdr->heaptid = *heaptid;
-	hdr->flags = DISKANN_NODE_LIVE;
-	hdr->num_neighbors = 0;
-	for (int i = 0; i < layout->num_neighbors; i++)
-		nbrs[i] = DISKANN_INVALID_NODE;
-	memcpy(slot + layout->vector_offset, vec, sizeof(float) * layout->dimensions);
-	DiskannWriteSlotBytes(index, layout, node, 0, layout->slot_size, slot, wal);
-	pfree(slot);
+	UnlockReleaseBuffer(buf);
+	return ok;
 }
 
 /* A graph in buffer pages */
@@ -153,8 +389,6 @@ typedef struct DiskGraph
 	DiskannGraph g;				/* must be first */
 	Relation	index;
 	DiskannLayout layout;
-	bool		wal;
-	char	   *headbuf;		/* header + neighbours of one node */
 } DiskGraph;
 
 /* DiskannGraph callback: distance of a node to a vector, read in place */
@@ -162,44 +396,34 @@ static float
 DiskGraphNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
 {
 	DiskGraph  *dg = (DiskGraph *) g;
+	uint32		generation;
 
-	return DiskannNodeDistance(dg->index, &dg->layout, node, vec, g->distfn);
+	return DiskannNodeDistance(dg->index, &dg->layout, node, vec, g->distfn, &generation);
 }
 
-/* DiskannGraph callback: a node's out-neighbours */
+/* DiskannGraph callback: a node's out-neighbours and flags */
 static int
-DiskGraphGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out)
+DiskGraphGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out, uint8 *flags)
 {
 	DiskGraph  *dg = (DiskGraph *) g;
-	DiskannNodeHeader *hdr = (DiskannNodeHeader *) dg->headbuf;
-	int			n;
+	DiskannNodeHeader hdr;
 
-	DiskannReadSlotBytes(dg->index, &dg->layout, node, 0,
-						 dg->layout.vector_offset, dg->headbuf);
-	n = Min(hdr->num_neighbors, dg->layout.num_neighbors);
-	memcpy(out, dg->headbuf + dg->layout.neighbors_offset, sizeof(DiskannNode) * n);
-	return n;
+	DiskannReadHead(dg->index, &dg->layout, node, &hdr, out);
+	if (flags)
+		*flags = hdr.flags;
+	return hdr.num_neighbors;
 }
 
-/* DiskannGraph callback: replace a node's out-neighbours */
-static void
-DiskGraphSetNeighbors(DiskannGraph *g, DiskannNode node,
-					  const DiskannNode *nbrs, int n)
+/* DiskannGraph callback: replace a node's out-neighbours if unchanged */
+static bool
+DiskGraphUpdateNeighbors(DiskannGraph *g, DiskannNode node,
+						 const DiskannNode *expected, int nexpected,
+						 const DiskannNode *nbrs, int n)
 {
 	DiskGraph  *dg = (DiskGraph *) g;
-	DiskannNodeHeader *hdr = (DiskannNodeHeader *) dg->headbuf;
-	DiskannNode *list = (DiskannNode *) (dg->headbuf + dg->layout.neighbors_offset);
-	uint32		start = offsetof(DiskannNodeHeader, num_neighbors);
 
-	/* rewrite degree and the whole list; heap TID and flags stay as they are */
-	hdr->num_neighbors = n;
-	hdr->unused2 = 0;
-	memcpy(list, nbrs, sizeof(DiskannNode) * n);
-	for (int i = n; i < dg->layout.num_neighbors; i++)
-		list[i] = DISKANN_INVALID_NODE;
-	DiskannWriteSlotBytes(dg->index, &dg->layout, node, start,
-						  dg->layout.vector_offset - start, dg->headbuf + start,
-						  dg->wal);
+	return DiskannUpdateNeighbors(dg->index, &dg->layout, node, expected, nexpected,
+								  nbrs, n);
 }
 
 /* DiskannGraph callback: a node's vector, copied into buf */
@@ -208,27 +432,24 @@ DiskGraphGetVector(DiskannGraph *g, DiskannNode node, float *buf)
 {
 	DiskGraph  *dg = (DiskGraph *) g;
 
-	DiskannReadSlotBytes(dg->index, &dg->layout, node, dg->layout.vector_offset,
-						 sizeof(float) * dg->layout.dimensions, (char *) buf);
+	DiskannReadVector(dg->index, &dg->layout, node, buf);
 	return buf;
 }
 
 /*
  * DiskannOpenDiskGraph
- *		A DiskannGraph over the pages of index, with the given layout and
- *		build parameters.  Allocated in the current memory context.
+ *		A DiskannGraph over the pages of index.  Allocated in the current
+ *		memory context; its visited set grows with the nodes a search
+ *		visits, not with the index.
  */
 DiskannGraph *
 DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
-					 DiskannNode entry_point, uint32 num_nodes,
-					 int search_list_size, float alpha, bool wal)
+					 DiskannNode entry_point, int search_list_size, float alpha)
 {
 	DiskGraph  *dg = palloc0(sizeof(DiskGraph));
 
 	dg->index = index;
 	dg->layout = *layout;
-	dg->wal = wal;
-	dg->headbuf = palloc(layout->vector_offset);
 	dg->g.dimensions = layout->dimensions;
 	dg->g.num_neighbors = layout->num_neighbors;
 	dg->g.max_degree = layout->num_neighbors;
@@ -238,10 +459,11 @@ DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 	dg->g.distfn = DiskannDistanceFunction(layout->metric);
 	dg->g.node_distance = DiskGraphNodeDistance;
 	dg->g.get_neighbors = DiskGraphGetNeighbors;
-	dg->g.set_neighbors = DiskGraphSetNeighbors;
+	dg->g.update_neighbors = DiskGraphUpdateNeighbors;
 	dg->g.get_vector = DiskGraphGetVector;
 	dg->g.entry_point = entry_point;
-	dg->g.num_nodes = num_nodes;
+	dg->g.num_nodes = 0;
+	dg->g.sparse_visited = true;
 	DiskannGraphInitScratch(&dg->g);
 	return &dg->g;
 }

@@ -1,7 +1,7 @@
 /*
  * diskann_utils.c
  *		Shared helpers of the diskann AM: metric and options lookup, vector
- *		preparation, slot addressing and reading nodes from buffer pages.
+ *		preparation, distance functions, page initialisation.
  */
 #include "postgres.h"
 
@@ -232,79 +232,6 @@ DiskannPrepareVector(DiskannMetric metric, const float *in, float *out, int dim)
 }
 
 /*
- * DiskannInitLayout
- *		Work out slot size and slot placement for a new index.
- */
-void
-DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
-				  int num_neighbors)
-{
-	uint32		spp;
-
-	layout->dimensions = dimensions;
-	layout->metric = metric;
-	layout->num_neighbors = num_neighbors;
-	layout->neighbors_offset = sizeof(DiskannNodeHeader);
-	layout->vector_offset = layout->neighbors_offset + sizeof(DiskannNode) * num_neighbors;
-	layout->slot_size = layout->vector_offset + sizeof(float) * dimensions;
-
-	spp = DISKANN_PAGE_DATA_SIZE / layout->slot_size;
-	if (spp >= 1 &&
-		(DISKANN_PAGE_DATA_SIZE - spp * layout->slot_size) <=
-		DISKANN_MAX_ALIGNED_WASTE * DISKANN_PAGE_DATA_SIZE)
-	{
-		layout->layout = DISKANN_LAYOUT_ALIGNED;
-		layout->slots_per_page = spp;
-	}
-	else
-	{
-		layout->layout = DISKANN_LAYOUT_STREAMED;
-		layout->slots_per_page = 0;
-	}
-}
-
-/*
- * DiskannLayoutFromMeta
- *		Rebuild the layout of an existing index from its metapage.
- */
-void
-DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta)
-{
-	layout->dimensions = meta->dimensions;
-	layout->metric = meta->metric;
-	layout->layout = meta->layout;
-	layout->num_neighbors = meta->num_neighbors;
-	layout->slot_size = meta->slot_size;
-	layout->slots_per_page = meta->slots_per_page;
-	layout->neighbors_offset = sizeof(DiskannNodeHeader);
-	layout->vector_offset = layout->neighbors_offset +
-		sizeof(DiskannNode) * meta->num_neighbors;
-}
-
-/*
- * DiskannNodePosition
- *		Block and byte offset (within the page's data area) of byte start
- *		of node's slot.  Under the streamed layout a slot may continue on
- *		the following blocks, so start may lie on a later block than the
- *		slot's beginning.
- */
-void
-DiskannNodePosition(const DiskannLayout *layout, DiskannNode node, uint32 start,
-					BlockNumber *blkno, uint32 *offset)
-{
-	uint64		pos;
-
-	if (layout->layout == DISKANN_LAYOUT_ALIGNED)
-		pos = (uint64) (node / layout->slots_per_page) * DISKANN_PAGE_DATA_SIZE +
-			(node % layout->slots_per_page) * layout->slot_size;
-	else
-		pos = (uint64) node * layout->slot_size;
-	pos += start;
-	*blkno = DISKANN_FIRST_NODE_BLKNO + (BlockNumber) (pos / DISKANN_PAGE_DATA_SIZE);
-	*offset = (uint32) (pos % DISKANN_PAGE_DATA_SIZE);
-}
-
-/*
  * DiskannInitPage
  *		Initialise a diskann page with the given flags.
  */
@@ -317,105 +244,4 @@ DiskannInitPage(Page page, uint16 flags)
 	opaque = DiskannPageGetOpaque(page);
 	opaque->flags = flags;
 	opaque->page_id = DISKANN_PAGE_ID;
-}
-
-/*
- * DiskannReadMeta
- *		Copy the metapage's contents, checking that this is a diskann index
- *		of a layout version we understand.  Takes and releases a share lock
- *		on the metapage.
- */
-void
-DiskannReadMeta(Relation index, DiskannMetaPageData *meta)
-{
-	Buffer		buf = ReadBuffer(index, DISKANN_METAPAGE_BLKNO);
-	DiskannMetaPage m;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	m = DiskannPageGetMeta(BufferGetPage(buf));
-	if (m->magic != DISKANN_MAGIC_NUMBER)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not a diskann index",
-						RelationGetRelationName(index))));
-	if (m->version != DISKANN_LAYOUT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("diskann index \"%s\" has layout version %u, expected %u",
-						RelationGetRelationName(index), m->version,
-						DISKANN_LAYOUT_VERSION),
-				 errhint("REINDEX the index.")));
-	memcpy(meta, m, sizeof(DiskannMetaPageData));
-	UnlockReleaseBuffer(buf);
-}
-
-/*
- * DiskannReadSlotBytes
- *		Copy len bytes starting at byte start of node's slot into out,
- *		share-locking each page touched in turn.
- */
-void
-DiskannReadSlotBytes(Relation index, const DiskannLayout *layout,
-					 DiskannNode node, uint32 start, uint32 len, char *out)
-{
-	BlockNumber blkno;
-	uint32		offset;
-
-	DiskannNodePosition(layout, node, start, &blkno, &offset);
-	while (len > 0)
-	{
-		uint32		chunk = Min(len, DISKANN_PAGE_DATA_SIZE - offset);
-		Buffer		buf = ReadBuffer(index, blkno);
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		memcpy(out, PageGetContents(BufferGetPage(buf)) + offset, chunk);
-		UnlockReleaseBuffer(buf);
-		out += chunk;
-		len -= chunk;
-		offset = 0;
-		blkno++;
-	}
-}
-
-/*
- * DiskannNodeDistance
- *		Distance between node's vector and query (index form), computed on
- *		the buffer pages in place.  Distances are sums over elements, so a
- *		vector that continues on the next page is done piece by piece.
- *		Share-locks each page touched in turn.
- */
-float
-DiskannNodeDistance(Relation index, const DiskannLayout *layout,
-					DiskannNode node, const float *query,
-					float (*distfn) (const float *, const float *, int))
-{
-	BlockNumber blkno;
-	uint32		offset;
-	int			remaining = layout->dimensions;
-	float		sum = 0.0f;
-	float		bias = 0.0f;
-
-	DiskannNodePosition(layout, node, layout->vector_offset, &blkno, &offset);
-
-	/* cosine is 1 - dot: add the pieces of -dot and the 1 once */
-	if (layout->metric == DISKANN_METRIC_COSINE)
-		bias = 1.0f;
-
-	while (remaining > 0)
-	{
-		int			chunk = Min(remaining,
-								(int) ((DISKANN_PAGE_DATA_SIZE - offset) / sizeof(float)));
-		Buffer		buf = ReadBuffer(index, blkno);
-		const float *v;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		v = (const float *) (PageGetContents(BufferGetPage(buf)) + offset);
-		sum += distfn(query, v, chunk) - bias;
-		UnlockReleaseBuffer(buf);
-		query += chunk;
-		remaining -= chunk;
-		offset = 0;
-		blkno++;
-	}
-	return sum + bias;
 }

@@ -1,17 +1,19 @@
 /*
  * diskann_verify.c
  *		SQL-callable inspection of a diskann index: diskann_verify() walks
- *		the graph and reports structural problems, diskann_stats() reports
- *		its shape.
+ *		the index and reports structural problems, diskann_stats() reports
+ *		its shape, diskann_tids() lists the heap TIDs of its live nodes.
  *
- * Both take an AccessShareLock on the index and read each node's header
- * and neighbour list under a share lock of its page(s), one node at a
- * time; they see a consistent graph when nothing modifies the index
- * concurrently.
+ * All three read the head pages one at a time (a share lock while the
+ * page's heads are copied), so their memory does not grow with the index
+ * beyond what verify's reachability walk needs (a few bytes per node).
+ * They take an AccessShareLock on the index; under concurrent inserts and
+ * VACUUM they see each page as it was when read.
  */
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "diskann.h"
 #include "fmgr.h"
@@ -21,23 +23,25 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
-/* Headers and neighbour lists of all nodes of an index */
-typedef struct GraphImage
+/* An index opened for inspection, and a copy of one head page's heads */
+typedef struct Inspect
 {
+	Relation	index;
 	DiskannMetaPageData meta;
 	DiskannLayout layout;
 	BlockNumber nblocks;
-	uint8	   *flags;
-	uint16	   *degree;
-	DiskannNode *nbrs;			/* num_slots x R */
-} GraphImage;
+	uint32		ngroups;
+	char	   *heads;			/* heads_per_group heads */
+	bool		head_page_ok;	/* the last page read was a head page */
+} Inspect;
 
 /*
- * OpenDiskannIndex
- *		Open relid, checking that it is a diskann index.
+ * OpenInspect
+ *		Open relid, checking that it is a diskann index, and read its
+ *		metapage.
  */
-static Relation
-OpenDiskannIndex(Oid relid)
+static void
+OpenInspect(Oid relid, Inspect *in)
 {
 	Relation	index = relation_open(relid, AccessShareLock);
 
@@ -46,45 +50,43 @@ OpenDiskannIndex(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a diskann index", RelationGetRelationName(index))));
-	return index;
+	in->index = index;
+	DiskannReadMeta(index, &in->meta);
+	DiskannLayoutFromMeta(&in->layout, &in->meta);
+	in->nblocks = RelationGetNumberOfBlocks(index);
+	in->ngroups = DiskannNumGroups(&in->layout, in->nblocks);
+	in->heads = palloc((size_t) in->layout.heads_per_group * in->layout.head_size);
 }
 
 /*
- * ReadGraphImage
- *		Copy every node's flags and edges into memory.
+ * ReadGroupHeads
+ *		Copy group's heads into in->heads; in->head_page_ok says whether
+ *		its first page is an initialised head page.
  */
 static void
-ReadGraphImage(Relation index, GraphImage *img)
+ReadGroupHeads(Inspect *in, uint32 group)
 {
-	char	   *buf;
-	int			R;
+	Buffer		buf = ReadBuffer(in->index, DiskannGroupFirstBlock(&in->layout, group));
+	Page		page;
 
-	DiskannReadMeta(index, &img->meta);
-	DiskannLayoutFromMeta(&img->layout, &img->meta);
-	img->nblocks = RelationGetNumberOfBlocks(index);
-	R = img->layout.num_neighbors;
-	img->flags = palloc0(Max(img->meta.num_slots, 1));
-	img->degree = palloc0(sizeof(uint16) * Max(img->meta.num_slots, 1));
-	img->nbrs = MemoryContextAllocHuge(CurrentMemoryContext,
-									   sizeof(DiskannNode) * R * (Size) Max(img->meta.num_slots, 1));
-	buf = palloc(img->layout.vector_offset);
-	for (DiskannNode n = 0; n < img->meta.num_slots; n++)
-	{
-		DiskannNodeHeader *hdr = (DiskannNodeHeader *) buf;
-		BlockNumber last;
-		uint32		offset;
+	CHECK_FOR_INTERRUPTS();
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	in->head_page_ok = DiskannIsHeadPage(page);
+	if (in->head_page_ok)
+		memcpy(in->heads, PageGetContents(page),
+			   (size_t) in->layout.heads_per_group * in->layout.head_size);
+	UnlockReleaseBuffer(buf);
+}
 
-		CHECK_FOR_INTERRUPTS();
-		DiskannNodePosition(&img->layout, n, img->layout.slot_size - 1, &last, &offset);
-		if (last >= img->nblocks)
-			break;				/* reported by the caller */
-		DiskannReadSlotBytes(index, &img->layout, n, 0, img->layout.vector_offset, buf);
-		img->flags[n] = hdr->flags;
-		img->degree[n] = hdr->num_neighbors;
-		memcpy(img->nbrs + (Size) n * R, buf + img->layout.neighbors_offset,
-			   sizeof(DiskannNode) * R);
-	}
-	pfree(buf);
+/*
+ * GroupHead
+ *		Head i of the group last read.
+ */
+static DiskannNodeHeader *
+GroupHead(Inspect *in, uint32 i)
+{
+	return (DiskannNodeHeader *) (in->heads + (size_t) i * in->layout.head_size);
 }
 
 /*
@@ -107,116 +109,127 @@ Report(Tuplestorestate *ts, TupleDesc desc, const char *fmt,...)
 }
 
 /*
- * CheckNodes
- *		Per-node checks: flags, degree, neighbour references; and the
- *		metapage's counts.
+ * CheckHead
+ *		Checks of one head: flags, free-slot stamp, degree, neighbour
+ *		references, and that its vector is its occupant's (generation).
+ *		Returns false if the node's flags are invalid.
  */
-static void
-CheckNodes(GraphImage *img, Tuplestorestate *ts, TupleDesc desc)
+static bool
+CheckHead(Inspect *in, DiskannNode n, DiskannNodeHeader *hdr,
+		  Tuplestorestate *ts, TupleDesc desc)
 {
-	int			R = img->layout.num_neighbors;
-	uint32		live = 0,
-				deleted = 0,
-				freed = 0;
+	uint32		nnodes = in->ngroups * in->layout.heads_per_group;
+	DiskannNode *list = DiskannHeadNeighbors(hdr);
+	uint8		f = hdr->flags;
+	uint32		vgen;
 
-	for (DiskannNode n = 0; n < img->meta.num_slots; n++)
+	if (f != DISKANN_NODE_LIVE && f != DISKANN_NODE_NEW && f != DISKANN_NODE_DELETED &&
+		f != DISKANN_NODE_REPAIRED && f != DISKANN_NODE_FREE)
 	{
-		uint8		f = img->flags[n];
-		DiskannNode *list = img->nbrs + (Size) n * R;
-
-		if (f == DISKANN_NODE_LIVE)
-			live++;
-		else if (f == DISKANN_NODE_DELETED)
-			deleted++;
-		else if (f == DISKANN_NODE_FREE)
-			freed++;
-		else
-		{
-			Report(ts, desc, "node %u has invalid flags 0x%02x", n, f);
-			continue;
-		}
-		if (f == DISKANN_NODE_FREE)
-			continue;
-		if (img->degree[n] > R)
-		{
-			Report(ts, desc, "node %u has %u neighbours, more than num_neighbors %d",
-				   n, img->degree[n], R);
-			continue;
-		}
-		for (int i = 0; i < img->degree[n]; i++)
-		{
-			DiskannNode q = list[i];
-
-			if (q >= img->meta.num_slots)
-				Report(ts, desc, "node %u has a neighbour %u beyond the last node %u",
-					   n, q, img->meta.num_slots - 1);
-			else if (q == n)
-				Report(ts, desc, "node %u is its own neighbour", n);
-			else if (img->flags[q] == DISKANN_NODE_FREE)
-				Report(ts, desc, "node %u has a neighbour %u that is a free slot", n, q);
-			for (int j = 0; j < i; j++)
-				if (list[j] == q)
-					Report(ts, desc, "node %u lists neighbour %u twice", n, q);
-		}
+		Report(ts, desc, "node %u has invalid flags 0x%02x", n, f);
+		return false;
 	}
-	if (live != img->meta.num_live)
-		Report(ts, desc, "metapage counts %u live nodes, found %u", img->meta.num_live, live);
-	if (deleted != img->meta.num_deleted)
-		Report(ts, desc, "metapage counts %u deleted nodes, found %u", img->meta.num_deleted, deleted);
-	if (freed != img->meta.num_free)
-		Report(ts, desc, "metapage counts %u free slots, found %u", img->meta.num_free, freed);
+	if (f == DISKANN_NODE_FREE)
+	{
+		uint64		stamp = ((uint64) hdr->freed_xid_hi << 32) | hdr->freed_xid_lo;
+
+		if (hdr->generation == 0 && stamp != 0)
+			Report(ts, desc, "free slot %u was never used but has a free stamp", n);
+		if (stamp > U64FromFullTransactionId(ReadNextFullTransactionId()))
+			Report(ts, desc, "free slot %u was freed by a future transaction", n);
+		return true;
+	}
+	if (hdr->generation == 0)
+		Report(ts, desc, "node %u is in use but has generation 0", n);
+	/* a node not yet live, or never live, may lack its vector (crash) */
+	if (f == DISKANN_NODE_LIVE)
+	{
+		float	   *vec = palloc(sizeof(float) * in->layout.dimensions);
+
+		vgen = DiskannReadVector(in->index, &in->layout, n, vec);
+		pfree(vec);
+		if (vgen != hdr->generation)
+			Report(ts, desc, "node %u has generation %u but its vector generation %u",
+				   n, hdr->generation, vgen);
+	}
+	if (hdr->num_neighbors > in->layout.num_neighbors)
+	{
+		Report(ts, desc, "node %u has %u neighbours, more than num_neighbors %d",
+			   n, hdr->num_neighbors, in->layout.num_neighbors);
+		return true;
+	}
+	for (int i = 0; i < hdr->num_neighbors; i++)
+	{
+		DiskannNode q = list[i];
+
+		if (q >= nnodes)
+			Report(ts, desc, "node %u has a neighbour %u beyond the last slot %u",
+				   n, q, nnodes - 1);
+		else if (q == n)
+			Report(ts, desc, "node %u is its own neighbour", n);
+		for (int j = 0; j < i; j++)
+			if (list[j] == q)
+				Report(ts, desc, "node %u lists neighbour %u twice", n, q);
+	}
+	return true;
 }
 
 /*
  * CheckReachability
- *		Every live node must be reachable from the entry point.
+ *		Every live node must be reachable from the entry point, walking
+ *		through any node in use.  Reads each reached node's head again.
  */
 static void
-CheckReachability(GraphImage *img, Tuplestorestate *ts, TupleDesc desc)
+CheckReachability(Inspect *in, const uint8 *flags, Tuplestorestate *ts, TupleDesc desc)
 {
-	uint32		nslots = img->meta.num_slots;
-	DiskannNode entry = img->meta.entry_point;
-	int			R = img->layout.num_neighbors;
+	uint32		nnodes = in->ngroups * in->layout.heads_per_group;
+	DiskannNode entry = in->meta.entry_point;
 	bool	   *reached;
 	DiskannNode *queue;
+	DiskannNode *nbrs = palloc(sizeof(DiskannNode) * in->layout.num_neighbors);
 	uint32		qhead = 0,
 				qtail = 0;
 	uint32		unreachable = 0;
+	uint32		live = 0;
 
+	for (uint32 n = 0; n < nnodes; n++)
+		live += (flags[n] == DISKANN_NODE_LIVE);
 	if (entry == DISKANN_INVALID_NODE)
 	{
-		if (img->meta.num_live > 0)
-			Report(ts, desc, "index has %u live nodes but no entry point", img->meta.num_live);
+		if (live > 0)
+			Report(ts, desc, "index has %u live nodes but no entry point", live);
 		return;
 	}
-	if (entry >= nslots || img->flags[entry] == DISKANN_NODE_FREE)
+	if (entry >= nnodes || flags[entry] == DISKANN_NODE_FREE ||
+		flags[entry] == DISKANN_NODE_REPAIRED || flags[entry] == 0)
 	{
-		Report(ts, desc, "entry point %u is not a node", entry);
+		if (live > 0)
+			Report(ts, desc, "entry point %u is not a node in use", entry);
 		return;
 	}
-	reached = palloc0(nslots);
-	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DiskannNode) * nslots);
+	reached = palloc0(nnodes);
+	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DiskannNode) * nnodes);
 	reached[entry] = true;
 	queue[qtail++] = entry;
 	while (qhead < qtail)
 	{
-		DiskannNode n = queue[qhead++];
-		DiskannNode *list = img->nbrs + (Size) n * R;
+		DiskannNodeHeader hdr;
 
 		CHECK_FOR_INTERRUPTS();
-		for (int i = 0; i < Min(img->degree[n], R); i++)
+		DiskannReadHead(in->index, &in->layout, queue[qhead++], &hdr, nbrs);
+		for (int i = 0; i < hdr.num_neighbors; i++)
 		{
-			DiskannNode q = list[i];
+			DiskannNode q = nbrs[i];
 
-			if (q < nslots && !reached[q] && img->flags[q] != DISKANN_NODE_FREE)
+			if (q < nnodes && !reached[q] && flags[q] != DISKANN_NODE_FREE && flags[q] != 0)
 			{
 				reached[q] = true;
 				queue[qtail++] = q;
 			}
 		}
 	}
-	for (DiskannNode n = 0; n < nslots; n++)
-		if (img->flags[n] == DISKANN_NODE_LIVE && !reached[n])
+	for (DiskannNode n = 0; n < nnodes; n++)
+		if (flags[n] == DISKANN_NODE_LIVE && !reached[n])
 		{
 			if (unreachable < 10)
 				Report(ts, desc, "live node %u is unreachable from the entry point %u", n, entry);
@@ -225,6 +238,9 @@ CheckReachability(GraphImage *img, Tuplestorestate *ts, TupleDesc desc)
 	if (unreachable > 10)
 		Report(ts, desc, "%u live nodes in all are unreachable from the entry point",
 			   unreachable);
+	pfree(reached);
+	pfree(queue);
+	pfree(nbrs);
 }
 
 PG_FUNCTION_INFO_V1(diskann_verify);
@@ -238,34 +254,34 @@ Datum
 diskann_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Relation	index;
-	GraphImage	img;
-	BlockNumber need;
-	uint32		offset;
+	Inspect		in;
+	uint8	   *flags;
+	uint32		H;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	index = OpenDiskannIndex(PG_GETARG_OID(0));
-	ReadGraphImage(index, &img);
-
-	if (img.meta.num_slots > 0)
+	OpenInspect(PG_GETARG_OID(0), &in);
+	H = in.layout.heads_per_group;
+	flags = palloc0(Max(in.ngroups * H, 1));
+	for (uint32 g = 0; g < in.ngroups; g++)
 	{
-		DiskannNodePosition(&img.layout, img.meta.num_slots - 1,
-							img.layout.slot_size - 1, &need, &offset);
-		if (need >= img.nblocks)
-			Report(rsinfo->setResult, rsinfo->setDesc,
-				   "metapage counts %u slots but the index has only %u blocks",
-				   img.meta.num_slots, img.nblocks);
-		else
+		ReadGroupHeads(&in, g);
+		if (!in.head_page_ok)
 		{
-			CheckNodes(&img, rsinfo->setResult, rsinfo->setDesc);
-			CheckReachability(&img, rsinfo->setResult, rsinfo->setDesc);
+			Report(rsinfo->setResult, rsinfo->setDesc,
+				   "block %u, the first of group %u, is not a head page",
+				   DiskannGroupFirstBlock(&in.layout, g), g);
+			continue;
+		}
+		for (uint32 i = 0; i < H; i++)
+		{
+			DiskannNodeHeader *hdr = GroupHead(&in, i);
+
+			if (CheckHead(&in, g * H + i, hdr, rsinfo->setResult, rsinfo->setDesc))
+				flags[g * H + i] = hdr->flags;
 		}
 	}
-	else if (img.meta.entry_point != DISKANN_INVALID_NODE)
-		Report(rsinfo->setResult, rsinfo->setDesc,
-			   "empty index has entry point %u", img.meta.entry_point);
-
-	relation_close(index, AccessShareLock);
+	CheckReachability(&in, flags, rsinfo->setResult, rsinfo->setDesc);
+	relation_close(in.index, AccessShareLock);
 	return (Datum) 0;
 }
 
@@ -274,44 +290,101 @@ PG_FUNCTION_INFO_V1(diskann_stats);
 /*
  * diskann_stats
  *		SQL: diskann_stats(regclass) returns one row describing the index:
- *		nodes, live and deleted nodes, pages, dimensions, R, layout,
- *		average out-degree and entry point.
+ *		nodes in the graph, live ones, deleted ones awaiting VACUUM, free
+ *		slots, pages, dimensions, R, layout, bytes per node, average
+ *		out-degree and entry point; counted page by page.
  */
 Datum
 diskann_stats(PG_FUNCTION_ARGS)
 {
-	Relation	index = OpenDiskannIndex(PG_GETARG_OID(0));
-	GraphImage	img;
+	Inspect		in;
 	TupleDesc	desc;
-	Datum		values[10];
-	bool		nulls[10] = {0};
+	Datum		values[11];
+	bool		nulls[11] = {0};
 	uint64		edges = 0;
-	uint32		counted = 0;
+	int64		live = 0,
+				deleted = 0,
+				nfree = 0,
+				inuse = 0;
+	char		layout[64];
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	ReadGraphImage(index, &img);
-	for (DiskannNode n = 0; n < img.meta.num_slots; n++)
-		if (img.flags[n] == DISKANN_NODE_LIVE || img.flags[n] == DISKANN_NODE_DELETED)
+	OpenInspect(PG_GETARG_OID(0), &in);
+	for (uint32 g = 0; g < in.ngroups; g++)
+	{
+		ReadGroupHeads(&in, g);
+		for (uint32 i = 0; in.head_page_ok && i < in.layout.heads_per_group; i++)
 		{
-			edges += img.degree[n];
-			counted++;
+			DiskannNodeHeader *hdr = GroupHead(&in, i);
+
+			if (hdr->flags == DISKANN_NODE_FREE)
+			{
+				nfree++;
+				continue;
+			}
+			if (hdr->flags == DISKANN_NODE_LIVE)
+				live++;
+			else if (hdr->flags == DISKANN_NODE_DELETED || hdr->flags == DISKANN_NODE_REPAIRED)
+				deleted++;
+			inuse++;
+			edges += Min(hdr->num_neighbors, in.layout.num_neighbors);
 		}
-
-	values[0] = Int64GetDatum(img.meta.num_slots);
-	values[1] = Int64GetDatum(img.meta.num_live);
-	values[2] = Int64GetDatum(img.meta.num_deleted);
-	values[3] = Int64GetDatum(img.nblocks);
-	values[4] = Int32GetDatum(img.meta.dimensions);
-	values[5] = Int32GetDatum(img.meta.num_neighbors);
-	values[6] = CStringGetTextDatum(img.meta.layout == DISKANN_LAYOUT_ALIGNED ? "aligned" : "streamed");
-	values[7] = Int32GetDatum(img.meta.slot_size);
-	values[8] = Float8GetDatum(counted ? (double) edges / counted : 0.0);
-	if (img.meta.entry_point == DISKANN_INVALID_NODE)
-		nulls[9] = true;
+	}
+	if (in.layout.pages_per_group == 1)
+		snprintf(layout, sizeof(layout), "%u nodes per page", in.layout.heads_per_group);
 	else
-		values[9] = Int64GetDatum(img.meta.entry_point);
+		snprintf(layout, sizeof(layout), "%u nodes per %u pages",
+				 in.layout.heads_per_group, in.layout.pages_per_group);
+	values[0] = Int64GetDatum(live + deleted);
+	values[1] = Int64GetDatum(live);
+	values[2] = Int64GetDatum(deleted);
+	values[3] = Int64GetDatum(nfree);
+	values[4] = Int64GetDatum(in.nblocks);
+	values[5] = Int32GetDatum(in.meta.dimensions);
+	values[6] = Int32GetDatum(in.meta.num_neighbors);
+	values[7] = CStringGetTextDatum(layout);
+	values[8] = Int32GetDatum(in.layout.head_size + in.layout.vector_size);
+	values[9] = Float8GetDatum(inuse ? (double) edges / inuse : 0.0);
+	if (in.meta.entry_point == DISKANN_INVALID_NODE)
+		nulls[10] = true;
+	else
+		values[10] = Int64GetDatum(in.meta.entry_point);
 
-	relation_close(index, AccessShareLock);
+	relation_close(in.index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(diskann_tids);
+
+/*
+ * diskann_tids
+ *		SQL: diskann_tids(regclass) returns the heap TIDs of the index's
+ *		live nodes, for checking that rows are indexed without searching.
+ */
+Datum
+diskann_tids(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Inspect		in;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	OpenInspect(PG_GETARG_OID(0), &in);
+	for (uint32 g = 0; g < in.ngroups; g++)
+	{
+		ReadGroupHeads(&in, g);
+		for (uint32 i = 0; in.head_page_ok && i < in.layout.heads_per_group; i++)
+		{
+			DiskannNodeHeader *hdr = GroupHead(&in, i);
+			Datum		value;
+			bool		isnull = false;
+
+			if (hdr->flags != DISKANN_NODE_LIVE)
+				continue;
+			value = PointerGetDatum(&hdr->heaptid);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+		}
+	}
+	relation_close(in.index, AccessShareLock);
+	return (Datum) 0;
 }

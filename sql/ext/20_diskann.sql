@@ -37,7 +37,11 @@ CREATE FUNCTION diskann_verify(index regclass) RETURNS SETOF text
 -- Shape of an index.
 CREATE FUNCTION diskann_stats(index regclass,
 	OUT nodes bigint, OUT live_nodes bigint, OUT deleted_nodes bigint,
-	OUT pages bigint, OUT dimensions integer, OUT num_neighbors integer,
+	OUT free_slots bigint, OUT pages bigint, OUT dimensions integer, OUT num_neighbors integer,
 	OUT layout text, OUT slot_size integer, OUT avg_out_degree float8,
 	OUT entry_point bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- Heap TIDs of the live nodes (checking that rows are indexed, not searching).
+CREATE FUNCTION diskann_tids(index regclass) RETURNS SETOF tid
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;

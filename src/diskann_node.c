@@ -1,0 +1,338 @@
+/*
+ * diskann_node.c
+ *		The node format: where a node's head and vector lie, and reading
+ *		them from buffer pages.
+ *
+ * A group of pages_per_group pages holds heads_per_group nodes: their
+ * heads on the group's first page, then their vector slots back to back
+ * over the group's pages (see diskann.h).  Everything that reads or
+ * interprets a head or a vector slot goes through this file.
+ *
+ * Locking: readers share-lock one page at a time and copy what they need
+ * before releasing it.  A head lies within one page, so it is read
+ * consistently; a vector may span pages, and is checked against the head
+ * by its generation (see src/README.md, "Slot reuse").
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "diskann.h"
+#include "storage/bufmgr.h"
+#include "storage/procarray.h"
+#include "utils/rel.h"
+
+/*
+ * DiskannInitLayout
+ *		Work out head and vector slot sizes and the group shape for a new
+ *		index: the number of heads per group whose pages waste the least
+ *		space (ties go to more heads, so heads lie densely).
+ */
+void
+DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
+				  int num_neighbors)
+{
+	uint32		node_bytes;
+	uint32		max_heads;
+	double		best_waste = 2.0;
+
+	layout->dimensions = dimensions;
+	layout->metric = metric;
+	layout->num_neighbors = num_neighbors;
+	layout->head_size = sizeof(DiskannNodeHeader) + sizeof(DiskannNode) * num_neighbors;
+	layout->vector_size = sizeof(DiskannVectorHeader) + sizeof(float) * dimensions;
+	node_bytes = layout->head_size + layout->vector_size;
+	max_heads = Min(DISKANN_PAGE_DATA_SIZE / layout->head_size, DISKANN_MAX_HEADS_PER_GROUP);
+
+	for (uint32 h = 1; h <= max_heads; h++)
+	{
+		uint64		bytes = (uint64) h * node_bytes;
+		uint32		pages = (uint32) ((bytes + DISKANN_PAGE_DATA_SIZE - 1) / DISKANN_PAGE_DATA_SIZE);
+		double		waste = 1.0 - (double) bytes / ((double) pages * DISKANN_PAGE_DATA_SIZE);
+
+		if (waste <= best_waste + 0.005)
+		{
+			if (waste < best_waste)
+				best_waste = waste;
+			layout->heads_per_group = h;
+			layout->pages_per_group = pages;
+		}
+	}
+}
+
+/*
+ * DiskannLayoutFromMeta
+ *		The layout of an existing index, from its metapage.
+ */
+void
+DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta)
+{
+	layout->dimensions = meta->dimensions;
+	layout->metric = meta->metric;
+	layout->num_neighbors = meta->num_neighbors;
+	layout->head_size = meta->head_size;
+	layout->vector_size = meta->vector_size;
+	layout->heads_per_group = meta->heads_per_group;
+	layout->pages_per_group = meta->pages_per_group;
+}
+
+/*
+ * DiskannGroupFirstBlock
+ *		The block holding the heads of a group.
+ */
+BlockNumber
+DiskannGroupFirstBlock(const DiskannLayout *layout, uint32 group)
+{
+	return DISKANN_FIRST_NODE_BLKNO + group * layout->pages_per_group;
+}
+
+/*
+ * DiskannNumGroups
+ *		Complete groups in an index of nblocks blocks.  A group left
+ *		incomplete by a crash during extension is not counted.
+ */
+uint32
+DiskannNumGroups(const DiskannLayout *layout, BlockNumber nblocks)
+{
+	if (nblocks <= DISKANN_FIRST_NODE_BLKNO)
+		return 0;
+	return (nblocks - DISKANN_FIRST_NODE_BLKNO) / layout->pages_per_group;
+}
+
+/*
+ * DiskannHeadPosition
+ *		Block and offset (within the page's data area) of node's head.
+ */
+void
+DiskannHeadPosition(const DiskannLayout *layout, DiskannNode node,
+					BlockNumber *blkno, uint32 *offset)
+{
+	*blkno = DiskannGroupFirstBlock(layout, node / layout->heads_per_group);
+	*offset = (node % layout->heads_per_group) * layout->head_size;
+}
+
+/*
+ * DiskannVectorPosition
+ *		Block and offset of the start of node's vector slot; the slot may
+ *		continue on the following blocks of its group.
+ */
+void
+DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
+					  BlockNumber *blkno, uint32 *offset)
+{
+	uint64		pos = (uint64) layout->heads_per_group * layout->head_size +
+		(uint64) (node % layout->heads_per_group) * layout->vector_size;
+
+	*blkno = DiskannGroupFirstBlock(layout, node / layout->heads_per_group) +
+		(BlockNumber) (pos / DISKANN_PAGE_DATA_SIZE);
+	*offset = (uint32) (pos % DISKANN_PAGE_DATA_SIZE);
+}
+
+/*
+ * DiskannPageHead
+ *		Head number i of a group's head page.
+ */
+DiskannNodeHeader *
+DiskannPageHead(Page page, const DiskannLayout *layout, uint32 i)
+{
+	return (DiskannNodeHeader *) (PageGetContents(page) + i * layout->head_size);
+}
+
+/*
+ * DiskannHeadNeighbors
+ *		The neighbour list that follows a head.
+ */
+DiskannNode *
+DiskannHeadNeighbors(DiskannNodeHeader *hdr)
+{
+	return (DiskannNode *) ((char *) hdr + sizeof(DiskannNodeHeader));
+}
+
+/*
+ * DiskannIsHeadPage
+ *		True if page is an initialised head page of a group.
+ */
+bool
+DiskannIsHeadPage(Page page)
+{
+	return !PageIsNew(page) &&
+		(DiskannPageGetOpaque(page)->flags & DISKANN_PAGE_HEADS) != 0;
+}
+
+/*
+ * DiskannReadHead
+ *		Copy node's header and (if nbrs is not NULL) its R neighbour
+ *		entries, under a share lock of the head's page.  A head on a page
+ *		not yet initialised reads as flags 0, no neighbours.
+ */
+void
+DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+				DiskannNodeHeader *hdr, DiskannNode *nbrs)
+{
+	BlockNumber blkno;
+	uint32		offset;
+	Buffer		buf;
+	Page		page;
+
+	DiskannHeadPosition(layout, node, &blkno, &offset);
+	buf = ReadBuffer(index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (DiskannIsHeadPage(page))
+	{
+		DiskannNodeHeader *h = (DiskannNodeHeader *) (PageGetContents(page) + offset);
+
+		*hdr = *h;
+		if (nbrs)
+			memcpy(nbrs, DiskannHeadNeighbors(h), sizeof(DiskannNode) * layout->num_neighbors);
+	}
+	else
+		memset(hdr, 0, sizeof(DiskannNodeHeader));
+	UnlockReleaseBuffer(buf);
+	hdr->num_neighbors = Min(hdr->num_neighbors, layout->num_neighbors);
+}
+
+/*
+ * DiskannNodeDistance
+ *		Distance between node's vector and query (index form), computed on
+ *		the buffer pages in place, and the generation stored with the
+ *		vector.  Distances are sums over elements, so a vector that
+ *		continues on the next page is done piece by piece.  Share-locks
+ *		each page touched in turn.
+ */
+float
+DiskannNodeDistance(Relation index, const DiskannLayout *layout,
+					DiskannNode node, const float *query,
+					float (*distfn) (const float *, const float *, int),
+					uint32 *generation)
+{
+	BlockNumber blkno;
+	uint32		offset;
+	int			remaining = layout->dimensions;
+	float		sum = 0.0f;
+	float		bias = 0.0f;
+	bool		first = true;
+
+	DiskannVectorPosition(layout, node, &blkno, &offset);
+
+	/* cosine is 1 - dot: add the pieces of -dot and the 1 once */
+	if (layout->metric == DISKANN_METRIC_COSINE)
+		bias = 1.0f;
+
+	while (remaining > 0)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		const char *data;
+		int			chunk;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		data = PageGetContents(BufferGetPage(buf)) + offset;
+		if (first)
+		{
+			/* the generation never straddles pages (4-byte aligned) */
+			*generation = ((const DiskannVectorHeader *) data)->generation;
+			data += sizeof(DiskannVectorHeader);
+			offset += sizeof(DiskannVectorHeader);
+			first = false;
+		}
+		chunk = Min(remaining, (int) ((DISKANN_PAGE_DATA_SIZE - offset) / sizeof(float)));
+		if (chunk > 0)
+			sum += distfn(query, (const float *) data, chunk) - bias;
+		UnlockReleaseBuffer(buf);
+		query += chunk;
+		remaining -= chunk;
+		offset = 0;
+		blkno++;
+	}
+	return sum + bias;
+}
+
+/*
+ * DiskannReadVector
+ *		Copy node's vector into out; returns the generation stored with it.
+ */
+uint32
+DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannNode node,
+				  float *out)
+{
+	BlockNumber blkno;
+	uint32		offset;
+	uint32		len = layout->vector_size;
+	char	   *dst = (char *) out;
+	uint32		generation = 0;
+	uint32		done = 0;
+
+	DiskannVectorPosition(layout, node, &blkno, &offset);
+	while (done < len)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		uint32		chunk = Min(len - done, DISKANN_PAGE_DATA_SIZE - offset);
+		const char *src;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		src = PageGetContents(BufferGetPage(buf)) + offset;
+		for (uint32 i = 0; i < chunk; i++, done++)
+		{
+			/* bytes 0..3 are the generation, the rest the vector */
+			if (done < sizeof(DiskannVectorHeader))
+				((char *) &generation)[done] = src[i];
+			else
+				dst[done - sizeof(DiskannVectorHeader)] = src[i];
+		}
+		UnlockReleaseBuffer(buf);
+		offset = 0;
+		blkno++;
+	}
+	return generation;
+}
+
+/*
+ * DiskannFillGroupImage
+ *		Fill image (pages_per_group data areas back to back) with an empty
+ *		group: every head a free slot never used, vectors zero.
+ */
+void
+DiskannFillGroupImage(const DiskannLayout *layout, char *image)
+{
+	memset(image, 0, (size_t) layout->pages_per_group * DISKANN_PAGE_DATA_SIZE);
+	for (uint32 i = 0; i < layout->heads_per_group; i++)
+	{
+		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + i * layout->head_size);
+		DiskannNode *nbrs = DiskannHeadNeighbors(hdr);
+
+		hdr->flags = DISKANN_NODE_FREE;
+		for (int j = 0; j < layout->num_neighbors; j++)
+			nbrs[j] = DISKANN_INVALID_NODE;
+	}
+}
+
+/*
+ * DiskannSetFreed
+ *		Stamp a head with the transaction id after which it was freed.
+ */
+void
+DiskannSetFreed(DiskannNodeHeader *hdr, FullTransactionId fxid)
+{
+	uint64		v = U64FromFullTransactionId(fxid);
+
+	hdr->freed_xid_hi = (uint32) (v >> 32);
+	hdr->freed_xid_lo = (uint32) v;
+}
+
+/*
+ * DiskannSlotReusable
+ *		True if a free slot may be filled again: never used, or freed
+ *		before every snapshot still running was taken, so that no scan or
+ *		insert can still hold the old occupant's node number.
+ */
+bool
+DiskannSlotReusable(const DiskannNodeHeader *hdr)
+{
+	FullTransactionId fxid;
+
+	if (hdr->flags != DISKANN_NODE_FREE)
+		return false;
+	fxid = FullTransactionIdFromU64(((uint64) hdr->freed_xid_hi << 32) | hdr->freed_xid_lo);
+	if (!FullTransactionIdIsValid(fxid))
+		return true;
+	return GlobalVisCheckRemovableFullXid(NULL, fxid);
+}
