@@ -60,6 +60,8 @@ typedef enum DiskannMetric
 
 /* Most heads a group may have (keeps the group's heads on its first page) */
 #define DISKANN_MAX_HEADS_PER_GROUP	1024
+/* Most pages a group may span (an index grows by a group at a time) */
+#define DISKANN_MAX_PAGES_PER_GROUP	16
 
 /* Option limits and defaults */
 #define DISKANN_DEFAULT_NUM_NEIGHBORS	64

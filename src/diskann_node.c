@@ -25,7 +25,8 @@
  * DiskannInitLayout
  *		Work out head and vector slot sizes and the group shape for a new
  *		index: the number of heads per group whose pages waste the least
- *		space (ties go to more heads, so heads lie densely).
+ *		space (ties go to more heads, so heads lie densely), within
+ *		DISKANN_MAX_PAGES_PER_GROUP pages unless one node needs more.
  */
 void
 DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
@@ -49,6 +50,8 @@ DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
 		uint32		pages = (uint32) ((bytes + DISKANN_PAGE_DATA_SIZE - 1) / DISKANN_PAGE_DATA_SIZE);
 		double		waste = 1.0 - (double) bytes / ((double) pages * DISKANN_PAGE_DATA_SIZE);
 
+		if (pages > DISKANN_MAX_PAGES_PER_GROUP && h > 1)
+			break;
 		if (waste <= best_waste + 0.005)
 		{
 			if (waste < best_waste)
