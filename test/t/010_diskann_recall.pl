@@ -114,6 +114,8 @@ sub check_recall
 
 	# answers through the index, one query at a time as a client would send
 	# them (each statement planned on its own, at default settings)
+	my $scans_sql = "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = '$index'";
+	my $scans_before = $node->safe_psql('postgres', $scans_sql);
 	$node->safe_psql('postgres', qq{
 		CREATE TABLE found (qid int, ids int[]);
 		DO \$\$
@@ -138,11 +140,12 @@ sub check_recall
 	cmp_ok($recall, '>=', 0.95, "$name: recall\@10 >= 0.95");
 
 	# the same through a sequential scan would be exact: make sure the
-	# loop above really went through the index
-	my $scans = $node->safe_psql('postgres', qq{
-		SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = '$index'
-	});
-	note("$name: index scans counted: $scans");
+	# loop above really went through the index, once per query (a backend
+	# reports its counts when it ends, so they may take a moment to appear)
+	$node->poll_query_until('postgres', "SELECT ($scans_sql) >= $scans_before + $QUERIES");
+	my $scans = $node->safe_psql('postgres', $scans_sql);
+	note("$name: index scans counted: $scans (before the queries: $scans_before)");
+	cmp_ok($scans, '>=', $scans_before + $QUERIES, "$name: each of the $QUERIES queries scanned the index");
 
 	$node->safe_psql('postgres', "DROP INDEX $index; DROP TABLE truth, found");
 }
