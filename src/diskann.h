@@ -60,6 +60,9 @@ typedef enum DiskannMetric
 
 /* Most heads a group may have (keeps the group's heads on its first page) */
 #define DISKANN_MAX_HEADS_PER_GROUP	1024
+/* Distances computed together (pins held at once) */
+#define DISKANN_DISTANCE_BATCH		64
+
 /* Most pages a group may span (an index grows by a group at a time) */
 #define DISKANN_MAX_PAGES_PER_GROUP	16
 
@@ -214,6 +217,26 @@ typedef struct DiskannLayout
 	uint32		pages_per_group;
 } DiskannLayout;
 
+/*
+ * Buffers recently read by one scan, insert or VACUUM, by block number: a
+ * hint that lets a reader pin a page again without a buffer mapping lookup
+ * (see ReadNodeBuffer).
+ */
+#define DISKANN_RECENT_BITS_SCAN	12	/* per query: cheap to set up */
+#define DISKANN_RECENT_BITS_GRAPH	15	/* per statement or VACUUM */
+
+typedef struct DiskannRecentBuffer
+{
+	BlockNumber blkno;
+	Buffer		buffer;
+} DiskannRecentBuffer;
+
+typedef struct DiskannRecentBuffers
+{
+	int			bits;
+	DiskannRecentBuffer entries[FLEXIBLE_ARRAY_MEMBER];
+} DiskannRecentBuffers;
+
 /* A node's head as read from its page */
 typedef struct DiskannHead
 {
@@ -287,6 +310,8 @@ typedef struct DiskannRepairParams
 	int			search_list_size;	/* l_d */
 	int			candidates;		/* k */
 	int			edges;			/* c */
+	bool		prune;			/* prune lists that overflow (else skip) */
+	bool		start_at_node;	/* search from the deleted node itself */
 } DiskannRepairParams;
 
 /* diskann.c */
@@ -342,14 +367,22 @@ extern void DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
 extern DiskannNodeHeader *DiskannPageHead(Page page, const DiskannLayout *layout, uint32 i);
 extern DiskannNode *DiskannHeadNeighbors(DiskannNodeHeader *hdr);
 extern bool DiskannIsHeadPage(Page page);
-extern void DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+extern DiskannRecentBuffers *DiskannNewRecentBuffers(int bits);
+extern void DiskannReadHead(Relation index, const DiskannLayout *layout,
+							DiskannRecentBuffers *recent, DiskannNode node,
 							DiskannNodeHeader *hdr, DiskannNode *nbrs);
 extern float DiskannNodeDistance(Relation index, const DiskannLayout *layout,
-								 DiskannNode node, const float *query,
+								 DiskannRecentBuffers *recent, DiskannNode node,
+								 const float *query,
 								 float (*distfn) (const float *, const float *, int),
 								 uint32 *generation);
+extern void DiskannNodeDistances(Relation index, const DiskannLayout *layout,
+								 DiskannRecentBuffers *recent,
+								 const DiskannNode *nodes, int n, const float *query,
+								 float (*distfn) (const float *, const float *, int),
+								 float *distances, uint32 *generations);
 extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
-								DiskannNode node, float *out);
+								DiskannRecentBuffers *recent, DiskannNode node, float *out);
 extern void DiskannFillGroupImage(const DiskannLayout *layout, char *image);
 extern void DiskannSetFreed(DiskannNodeHeader *hdr, FullTransactionId fxid);
 extern bool DiskannSlotReusable(const DiskannNodeHeader *hdr);

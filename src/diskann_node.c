@@ -22,6 +22,49 @@
 #include "utils/rel.h"
 
 /*
+ * DiskannNewRecentBuffers
+ *		An empty table of 2^bits recently read buffers, in the current
+ *		memory context, for the readers below.
+ */
+DiskannRecentBuffers *
+DiskannNewRecentBuffers(int bits)
+{
+	DiskannRecentBuffers *recent = palloc(offsetof(DiskannRecentBuffers, entries) +
+										  sizeof(DiskannRecentBuffer) * (1 << bits));
+
+	recent->bits = bits;
+	for (int i = 0; i < (1 << bits); i++)
+		recent->entries[i].blkno = InvalidBlockNumber;
+	return recent;
+}
+
+/*
+ * ReadNodeBuffer
+ *		Pin block blkno of index.  With a table of recent buffers, a block
+ *		read before is pinned through ReadRecentBuffer, which checks that
+ *		the buffer still holds it, without a lookup in the buffer mapping
+ *		table (a graph walk reads thousands of pages per query, and that
+ *		lookup was the largest cost of a distance after the arithmetic).
+ */
+static Buffer
+ReadNodeBuffer(Relation index, DiskannRecentBuffers *recent, BlockNumber blkno)
+{
+	uint32		i;
+	Buffer		buf;
+
+	if (recent == NULL)
+		return ReadBuffer(index, blkno);
+	i = (blkno * 0x9E3779B1u) >> (32 - recent->bits);
+	if (recent->entries[i].blkno == blkno &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, recent->entries[i].buffer))
+		return recent->entries[i].buffer;
+	buf = ReadBuffer(index, blkno);
+	recent->entries[i].blkno = blkno;
+	recent->entries[i].buffer = buf;
+	return buf;
+}
+
+/*
  * DiskannInitLayout
  *		Work out head and vector slot sizes and the group shape for a new
  *		index: the number of heads per group whose pages waste the least
@@ -168,8 +211,8 @@ DiskannIsHeadPage(Page page)
  *		not yet initialised reads as flags 0, no neighbours.
  */
 void
-DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
-				DiskannNodeHeader *hdr, DiskannNode *nbrs)
+DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannRecentBuffers *recent,
+				DiskannNode node, DiskannNodeHeader *hdr, DiskannNode *nbrs)
 {
 	BlockNumber blkno;
 	uint32		offset;
@@ -177,7 +220,7 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 	Page		page;
 
 	DiskannHeadPosition(layout, node, &blkno, &offset);
-	buf = ReadBuffer(index, blkno);
+	buf = ReadNodeBuffer(index, recent, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	if (DiskannIsHeadPage(page))
@@ -203,7 +246,7 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
  *		each page touched in turn.
  */
 float
-DiskannNodeDistance(Relation index, const DiskannLayout *layout,
+DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannRecentBuffers *recent,
 					DiskannNode node, const float *query,
 					float (*distfn) (const float *, const float *, int),
 					uint32 *generation)
@@ -223,7 +266,7 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout,
 
 	while (remaining > 0)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
+		Buffer		buf = ReadNodeBuffer(index, recent, blkno);
 		const char *data;
 		int			chunk;
 
@@ -250,12 +293,73 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout,
 }
 
 /*
+ * DiskannNodeDistances
+ *		DiskannNodeDistance for n nodes at once: all their first vector
+ *		pages are pinned and their first cache lines requested before any
+ *		distance is computed, so the memory latency of the buffer lookups
+ *		and of the vectors overlaps instead of adding up.  Pins are held
+ *		(no locks) across the batch; each page is share-locked while read.
+ */
+void
+DiskannNodeDistances(Relation index, const DiskannLayout *layout, DiskannRecentBuffers *recent,
+					 const DiskannNode *nodes, int n, const float *query,
+					 float (*distfn) (const float *, const float *, int),
+					 float *distances, uint32 *generations)
+{
+	Buffer		bufs[DISKANN_DISTANCE_BATCH];
+	uint32		offsets[DISKANN_DISTANCE_BATCH];
+
+	for (int start = 0; start < n; start += DISKANN_DISTANCE_BATCH)
+	{
+		int			m = Min(n - start, DISKANN_DISTANCE_BATCH);
+
+		for (int i = 0; i < m; i++)
+		{
+			BlockNumber blkno;
+			const char *p;
+
+			DiskannVectorPosition(layout, nodes[start + i], &blkno, &offsets[i]);
+			bufs[i] = ReadNodeBuffer(index, recent, blkno);
+			p = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
+			for (int line = 0; line < 4; line++)
+				__builtin_prefetch(p + line * 64);
+		}
+		for (int i = 0; i < m; i++)
+		{
+			int			k = start + i;
+			uint32		offset = offsets[i] + sizeof(DiskannVectorHeader);
+			int			chunk;
+			const char *data;
+
+			LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+			data = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
+			generations[k] = ((const DiskannVectorHeader *) data)->generation;
+			chunk = Min((int) layout->dimensions,
+						(int) ((DISKANN_PAGE_DATA_SIZE - offset) / sizeof(float)));
+			if (chunk == (int) layout->dimensions)
+			{
+				distances[k] = distfn(query, (const float *) (data + sizeof(DiskannVectorHeader)),
+									  chunk);
+				UnlockReleaseBuffer(bufs[i]);
+			}
+			else
+			{
+				/* continues on the next page(s): the general path */
+				UnlockReleaseBuffer(bufs[i]);
+				distances[k] = DiskannNodeDistance(index, layout, recent, nodes[k], query,
+												   distfn, &generations[k]);
+			}
+		}
+	}
+}
+
+/*
  * DiskannReadVector
  *		Copy node's vector into out; returns the generation stored with it.
  */
 uint32
-DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannNode node,
-				  float *out)
+DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannRecentBuffers *recent,
+				  DiskannNode node, float *out)
 {
 	BlockNumber blkno;
 	uint32		offset;
@@ -267,20 +371,22 @@ DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannNode node,
 	DiskannVectorPosition(layout, node, &blkno, &offset);
 	while (done < len)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
+		Buffer		buf = ReadNodeBuffer(index, recent, blkno);
 		uint32		chunk = Min(len - done, DISKANN_PAGE_DATA_SIZE - offset);
 		const char *src;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		src = PageGetContents(BufferGetPage(buf)) + offset;
-		for (uint32 i = 0; i < chunk; i++, done++)
+		if (done == 0)
 		{
-			/* bytes 0..3 are the generation, the rest the vector */
-			if (done < sizeof(DiskannVectorHeader))
-				((char *) &generation)[done] = src[i];
-			else
-				dst[done - sizeof(DiskannVectorHeader)] = src[i];
+			/* the generation never straddles pages (4-byte aligned) */
+			generation = ((const DiskannVectorHeader *) src)->generation;
+			src += sizeof(DiskannVectorHeader);
+			chunk -= sizeof(DiskannVectorHeader);
+			done += sizeof(DiskannVectorHeader);
 		}
+		memcpy(dst + (done - sizeof(DiskannVectorHeader)), src, chunk);
+		done += chunk;
 		UnlockReleaseBuffer(buf);
 		offset = 0;
 		blkno++;

@@ -72,6 +72,9 @@ typedef struct DiskannScanOpaqueData
 	uint64	   *seen;			/* bitmap by node number */
 	uint32		seen_nodes;		/* bits in seen */
 	DiskannNode *nbrs;			/* a node's neighbour list */
+	DiskannRecentBuffers *recent;	/* pages read lately */
+	float	   *dists;			/* their distances */
+	uint32	   *generations;	/* and vector generations */
 	float		last_distance;
 	int64		returned;
 	int64		examined;		/* nodes expanded */
@@ -217,26 +220,27 @@ ExpandCandidate(Relation index, DiskannScanOpaque so, int pos)
 {
 	DiskannNodeHeader hdr;
 	ScanCandidate *c = &so->window[so->head + pos];
+	int			n = 0;
 
-	DiskannReadHead(index, &so->layout, c->node, &hdr, so->nbrs);
+	DiskannReadHead(index, &so->layout, so->recent, c->node, &hdr, so->nbrs);
 	c->expanded = true;
 	c->live = hdr.flags == DISKANN_NODE_LIVE && hdr.generation == c->generation;
 	c->heaptid = hdr.heaptid;
 	so->examined++;
 
+	/* the neighbours not seen before, then their distances in one batch */
 	for (int i = 0; i < hdr.num_neighbors; i++)
 	{
 		DiskannNode q = so->nbrs[i];
-		uint32		generation;
-		float		distance;
 
-		if (q == DISKANN_INVALID_NODE || SeenTestAndSet(so, q))
-			continue;
-		distance = DiskannNodeDistance(index, &so->layout, q, so->query, so->distfn,
-									   &generation);
-		WindowInsert(so, q, distance, generation);
-		so->distances++;
+		if (q != DISKANN_INVALID_NODE && !SeenTestAndSet(so, q))
+			so->nbrs[n++] = q;
 	}
+	DiskannNodeDistances(index, &so->layout, so->recent, so->nbrs, n, so->query, so->distfn,
+						 so->dists, so->generations);
+	for (int i = 0; i < n; i++)
+		WindowInsert(so, so->nbrs[i], so->dists[i], so->generations[i]);
+	so->distances += n;
 }
 
 /*
@@ -325,6 +329,9 @@ StartSearch(IndexScanDesc scan)
 	so->seen_nodes = 8192;
 	so->seen = palloc0(sizeof(uint64) * (so->seen_nodes / 64));
 	so->nbrs = palloc(sizeof(DiskannNode) * so->layout.num_neighbors);
+	so->recent = DiskannNewRecentBuffers(DISKANN_RECENT_BITS_SCAN);
+	so->dists = palloc(sizeof(float) * so->layout.num_neighbors);
+	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->last_distance = -get_float4_infinity();
 	so->returned = 0;
 	so->examined = 0;
@@ -332,7 +339,7 @@ StartSearch(IndexScanDesc scan)
 	so->empty = false;
 
 	SeenTestAndSet(so, so->entry_point);
-	distance = DiskannNodeDistance(scan->indexRelation, &so->layout, so->entry_point,
+	distance = DiskannNodeDistance(scan->indexRelation, &so->layout, so->recent, so->entry_point,
 								   so->query, so->distfn, &generation);
 	WindowInsert(so, so->entry_point, distance, generation);
 }

@@ -389,6 +389,7 @@ typedef struct DiskGraph
 	DiskannGraph g;				/* must be first */
 	Relation	index;
 	DiskannLayout layout;
+	DiskannRecentBuffers *recent;	/* pages read lately */
 } DiskGraph;
 
 /* DiskannGraph callback: distance of a node to a vector, read in place */
@@ -398,7 +399,8 @@ DiskGraphNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
 	DiskGraph  *dg = (DiskGraph *) g;
 	uint32		generation;
 
-	return DiskannNodeDistance(dg->index, &dg->layout, node, vec, g->distfn, &generation);
+	return DiskannNodeDistance(dg->index, &dg->layout, dg->recent, node, vec, g->distfn,
+							   &generation);
 }
 
 /* DiskannGraph callback: a node's out-neighbours and flags */
@@ -408,7 +410,7 @@ DiskGraphGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out, uint8
 	DiskGraph  *dg = (DiskGraph *) g;
 	DiskannNodeHeader hdr;
 
-	DiskannReadHead(dg->index, &dg->layout, node, &hdr, out);
+	DiskannReadHead(dg->index, &dg->layout, dg->recent, node, &hdr, out);
 	if (flags)
 		*flags = hdr.flags;
 	return hdr.num_neighbors;
@@ -432,7 +434,7 @@ DiskGraphGetVector(DiskannGraph *g, DiskannNode node, float *buf)
 {
 	DiskGraph  *dg = (DiskGraph *) g;
 
-	DiskannReadVector(dg->index, &dg->layout, node, buf);
+	DiskannReadVector(dg->index, &dg->layout, dg->recent, node, buf);
 	return buf;
 }
 
@@ -450,6 +452,7 @@ DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 
 	dg->index = index;
 	dg->layout = *layout;
+	dg->recent = DiskannNewRecentBuffers(DISKANN_RECENT_BITS_GRAPH);
 	dg->g.dimensions = layout->dimensions;
 	dg->g.num_neighbors = layout->num_neighbors;
 	dg->g.max_degree = layout->num_neighbors;
