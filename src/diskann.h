@@ -223,7 +223,7 @@ typedef struct DiskannLayout
  * (see ReadNodeBuffer).
  */
 #define DISKANN_RECENT_BITS_SCAN	12	/* per query: cheap to set up */
-#define DISKANN_RECENT_BITS_GRAPH	15	/* per statement or VACUUM */
+#define DISKANN_RECENT_BITS_GRAPH	16	/* per statement or VACUUM */
 
 typedef struct DiskannRecentBuffer
 {
@@ -401,6 +401,9 @@ extern bool DiskannUpdateNeighbors(Relation index, const DiskannLayout *layout,
 extern DiskannGraph *DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 										  DiskannNode entry_point, int search_list_size,
 										  float alpha);
+
+/* diskann_insert.c */
+extern int	DiskannInsertListSize(DiskannMetaPage meta);
 extern void DiskannInsertTuple(Relation index, const DiskannLayout *layout,
 							   DiskannGraph *g, ItemPointer heaptid, const float *vec);
 
