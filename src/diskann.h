@@ -218,12 +218,11 @@ typedef struct DiskannLayout
 } DiskannLayout;
 
 /*
- * Buffers recently read by one scan, insert or VACUUM, by block number: a
+ * Buffers this backend read recently from an index, by block number: a
  * hint that lets a reader pin a page again without a buffer mapping lookup
  * (see ReadNodeBuffer).
  */
-#define DISKANN_RECENT_BITS_SCAN	12	/* per query: cheap to set up */
-#define DISKANN_RECENT_BITS_GRAPH	16	/* per statement or VACUUM */
+#define DISKANN_RECENT_BITS		16
 
 typedef struct DiskannRecentBuffer
 {
@@ -236,6 +235,13 @@ typedef struct DiskannRecentBuffers
 	int			bits;
 	DiskannRecentBuffer entries[FLEXIBLE_ARRAY_MEMBER];
 } DiskannRecentBuffers;
+
+/* A backend's hints for one index (rd_amcache), see diskann_storage.c */
+typedef struct DiskannBackendCache
+{
+	BlockNumber insert_page;	/* head page of the last slot claimed */
+	DiskannRecentBuffers *recent;
+} DiskannBackendCache;
 
 /* A node's head as read from its page */
 typedef struct DiskannHead
@@ -367,22 +373,21 @@ extern void DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
 extern DiskannNodeHeader *DiskannPageHead(Page page, const DiskannLayout *layout, uint32 i);
 extern DiskannNode *DiskannHeadNeighbors(DiskannNodeHeader *hdr);
 extern bool DiskannIsHeadPage(Page page);
-extern DiskannRecentBuffers *DiskannNewRecentBuffers(int bits);
+extern DiskannBackendCache *DiskannGetBackendCache(Relation index);
 extern void DiskannReadHead(Relation index, const DiskannLayout *layout,
-							DiskannRecentBuffers *recent, DiskannNode node,
+							DiskannNode node,
 							DiskannNodeHeader *hdr, DiskannNode *nbrs);
 extern float DiskannNodeDistance(Relation index, const DiskannLayout *layout,
-								 DiskannRecentBuffers *recent, DiskannNode node,
+								 DiskannNode node,
 								 const float *query,
 								 float (*distfn) (const float *, const float *, int),
 								 uint32 *generation);
 extern void DiskannNodeDistances(Relation index, const DiskannLayout *layout,
-								 DiskannRecentBuffers *recent,
 								 const DiskannNode *nodes, int n, const float *query,
 								 float (*distfn) (const float *, const float *, int),
 								 float *distances, uint32 *generations);
 extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
-								DiskannRecentBuffers *recent, DiskannNode node, float *out);
+								DiskannNode node, float *out);
 extern void DiskannFillGroupImage(const DiskannLayout *layout, char *image);
 extern void DiskannSetFreed(DiskannNodeHeader *hdr, FullTransactionId fxid);
 extern bool DiskannSlotReusable(const DiskannNodeHeader *hdr);

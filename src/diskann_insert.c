@@ -65,7 +65,7 @@ DiskannInsertTuple(Relation index, const DiskannLayout *layout, DiskannGraph *g,
 			 * since (VACUUM emptied the index meanwhile).  Become the entry
 			 * point if the old one is gone.
 			 */
-			DiskannReadHead(index, layout, NULL, meta.entry_point, &hdr, NULL);
+			DiskannReadHead(index, layout, meta.entry_point, &hdr, NULL);
 			if (!DiskannNodeUsable(hdr.flags))
 				DiskannSetEntryPoint(index, meta.entry_point, node, &changed);
 		}

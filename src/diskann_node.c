@@ -19,15 +19,16 @@
 #include "diskann.h"
 #include "storage/bufmgr.h"
 #include "storage/procarray.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 /*
- * DiskannNewRecentBuffers
+ * NewRecentBuffers
  *		An empty table of 2^bits recently read buffers, in the current
- *		memory context, for the readers below.
+ *		memory context.
  */
-DiskannRecentBuffers *
-DiskannNewRecentBuffers(int bits)
+static DiskannRecentBuffers *
+NewRecentBuffers(int bits)
 {
 	DiskannRecentBuffers *recent = palloc(offsetof(DiskannRecentBuffers, entries) +
 										  sizeof(DiskannRecentBuffer) * (1 << bits));
@@ -39,26 +40,53 @@ DiskannNewRecentBuffers(int bits)
 }
 
 /*
+ * DiskannGetBackendCache
+ *		This backend's hints for an index, kept in its relcache entry
+ *		(rd_amcache, in rd_indexcxt) across statements: the head page the
+ *		backend last claimed a slot on (consecutive inserts of a backend
+ *		fill one group, and a group one backend extends is not contended by
+ *		others) and the table of recently read buffers.  Hints only: both
+ *		are checked when used.  A relcache invalidation frees rd_amcache at
+ *		any lock acquisition, so callers must not keep the pointer.
+ */
+DiskannBackendCache *
+DiskannGetBackendCache(Relation index)
+{
+	if (index->rd_amcache == NULL)
+	{
+		MemoryContext oldctx = MemoryContextSwitchTo(index->rd_indexcxt);
+		DiskannBackendCache *cache = palloc(sizeof(DiskannBackendCache));
+
+		cache->insert_page = InvalidBlockNumber;
+		cache->recent = NewRecentBuffers(DISKANN_RECENT_BITS);
+		index->rd_amcache = cache;
+		MemoryContextSwitchTo(oldctx);
+	}
+	return (DiskannBackendCache *) index->rd_amcache;
+}
+
+/*
  * ReadNodeBuffer
- *		Pin block blkno of index.  With a table of recent buffers, a block
- *		read before is pinned through ReadRecentBuffer, which checks that
- *		the buffer still holds it, without a lookup in the buffer mapping
- *		table (a graph walk reads thousands of pages per query, and that
- *		lookup was the largest cost of a distance after the arithmetic).
+ *		Pin block blkno of index.  A block this backend read before is
+ *		pinned through ReadRecentBuffer, which checks that the buffer still
+ *		holds it, without a lookup in the buffer mapping table (a graph walk
+ *		reads thousands of pages per query, and that lookup cost as much as
+ *		a distance's arithmetic).
  */
 static Buffer
-ReadNodeBuffer(Relation index, DiskannRecentBuffers *recent, BlockNumber blkno)
+ReadNodeBuffer(Relation index, BlockNumber blkno)
 {
-	uint32		i;
+	DiskannRecentBuffers *recent = DiskannGetBackendCache(index)->recent;
+	uint32		i = (blkno * 0x9E3779B1u) >> (32 - recent->bits);
 	Buffer		buf;
 
-	if (recent == NULL)
-		return ReadBuffer(index, blkno);
-	i = (blkno * 0x9E3779B1u) >> (32 - recent->bits);
 	if (recent->entries[i].blkno == blkno &&
 		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, recent->entries[i].buffer))
 		return recent->entries[i].buffer;
 	buf = ReadBuffer(index, blkno);
+
+	/* ReadBuffer may have processed invalidations: look the table up again */
+	recent = DiskannGetBackendCache(index)->recent;
 	recent->entries[i].blkno = blkno;
 	recent->entries[i].buffer = buf;
 	return buf;
@@ -211,8 +239,8 @@ DiskannIsHeadPage(Page page)
  *		not yet initialised reads as flags 0, no neighbours.
  */
 void
-DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannRecentBuffers *recent,
-				DiskannNode node, DiskannNodeHeader *hdr, DiskannNode *nbrs)
+DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+				 DiskannNodeHeader *hdr, DiskannNode *nbrs)
 {
 	BlockNumber blkno;
 	uint32		offset;
@@ -220,7 +248,7 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannRecentBuffer
 	Page		page;
 
 	DiskannHeadPosition(layout, node, &blkno, &offset);
-	buf = ReadNodeBuffer(index, recent, blkno);
+	buf = ReadNodeBuffer(index, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	if (DiskannIsHeadPage(page))
@@ -246,8 +274,8 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannRecentBuffer
  *		each page touched in turn.
  */
 float
-DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannRecentBuffers *recent,
-					DiskannNode node, const float *query,
+DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
+					 const float *query,
 					float (*distfn) (const float *, const float *, int),
 					uint32 *generation)
 {
@@ -266,7 +294,7 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannRecentBu
 
 	while (remaining > 0)
 	{
-		Buffer		buf = ReadNodeBuffer(index, recent, blkno);
+		Buffer		buf = ReadNodeBuffer(index, blkno);
 		const char *data;
 		int			chunk;
 
@@ -301,7 +329,7 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannRecentBu
  *		(no locks) across the batch; each page is share-locked while read.
  */
 void
-DiskannNodeDistances(Relation index, const DiskannLayout *layout, DiskannRecentBuffers *recent,
+DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 					 const DiskannNode *nodes, int n, const float *query,
 					 float (*distfn) (const float *, const float *, int),
 					 float *distances, uint32 *generations)
@@ -319,7 +347,7 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout, DiskannRecentB
 			const char *p;
 
 			DiskannVectorPosition(layout, nodes[start + i], &blkno, &offsets[i]);
-			bufs[i] = ReadNodeBuffer(index, recent, blkno);
+			bufs[i] = ReadNodeBuffer(index, blkno);
 			p = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
 			for (int line = 0; line < 4; line++)
 				__builtin_prefetch(p + line * 64);
@@ -346,7 +374,7 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout, DiskannRecentB
 			{
 				/* continues on the next page(s): the general path */
 				UnlockReleaseBuffer(bufs[i]);
-				distances[k] = DiskannNodeDistance(index, layout, recent, nodes[k], query,
+				distances[k] = DiskannNodeDistance(index, layout, nodes[k], query,
 												   distfn, &generations[k]);
 			}
 		}
@@ -358,8 +386,8 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout, DiskannRecentB
  *		Copy node's vector into out; returns the generation stored with it.
  */
 uint32
-DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannRecentBuffers *recent,
-				  DiskannNode node, float *out)
+DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannNode node,
+				  float *out)
 {
 	BlockNumber blkno;
 	uint32		offset;
@@ -371,7 +399,7 @@ DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannRecentBuff
 	DiskannVectorPosition(layout, node, &blkno, &offset);
 	while (done < len)
 	{
-		Buffer		buf = ReadNodeBuffer(index, recent, blkno);
+		Buffer		buf = ReadNodeBuffer(index, blkno);
 		uint32		chunk = Min(len - done, DISKANN_PAGE_DATA_SIZE - offset);
 		const char *src;
 

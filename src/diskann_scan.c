@@ -72,7 +72,6 @@ typedef struct DiskannScanOpaqueData
 	uint64	   *seen;			/* bitmap by node number */
 	uint32		seen_nodes;		/* bits in seen */
 	DiskannNode *nbrs;			/* a node's neighbour list */
-	DiskannRecentBuffers *recent;	/* pages read lately */
 	float	   *dists;			/* their distances */
 	uint32	   *generations;	/* and vector generations */
 	float		last_distance;
@@ -222,7 +221,7 @@ ExpandCandidate(Relation index, DiskannScanOpaque so, int pos)
 	ScanCandidate *c = &so->window[so->head + pos];
 	int			n = 0;
 
-	DiskannReadHead(index, &so->layout, so->recent, c->node, &hdr, so->nbrs);
+	DiskannReadHead(index, &so->layout, c->node, &hdr, so->nbrs);
 	c->expanded = true;
 	c->live = hdr.flags == DISKANN_NODE_LIVE && hdr.generation == c->generation;
 	c->heaptid = hdr.heaptid;
@@ -236,7 +235,7 @@ ExpandCandidate(Relation index, DiskannScanOpaque so, int pos)
 		if (q != DISKANN_INVALID_NODE && !SeenTestAndSet(so, q))
 			so->nbrs[n++] = q;
 	}
-	DiskannNodeDistances(index, &so->layout, so->recent, so->nbrs, n, so->query, so->distfn,
+	DiskannNodeDistances(index, &so->layout, so->nbrs, n, so->query, so->distfn,
 						 so->dists, so->generations);
 	for (int i = 0; i < n; i++)
 		WindowInsert(so, so->nbrs[i], so->dists[i], so->generations[i]);
@@ -329,7 +328,6 @@ StartSearch(IndexScanDesc scan)
 	so->seen_nodes = 8192;
 	so->seen = palloc0(sizeof(uint64) * (so->seen_nodes / 64));
 	so->nbrs = palloc(sizeof(DiskannNode) * so->layout.num_neighbors);
-	so->recent = DiskannNewRecentBuffers(DISKANN_RECENT_BITS_SCAN);
 	so->dists = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->last_distance = -get_float4_infinity();
@@ -339,7 +337,7 @@ StartSearch(IndexScanDesc scan)
 	so->empty = false;
 
 	SeenTestAndSet(so, so->entry_point);
-	distance = DiskannNodeDistance(scan->indexRelation, &so->layout, so->recent, so->entry_point,
+	distance = DiskannNodeDistance(scan->indexRelation, &so->layout, so->entry_point,
 								   so->query, so->distfn, &generation);
 	WindowInsert(so, so->entry_point, distance, generation);
 }

@@ -166,26 +166,6 @@ TryClaimOnPage(Relation index, const DiskannLayout *layout, uint32 group,
 }
 
 /*
- * InsertHint
- *		The head page this backend last claimed a slot on, kept in the
- *		index's relcache entry (rd_amcache) across statements: consecutive
- *		inserts of a backend fill one group, and a group one backend
- *		extends is not contended by others.  A hint only: it is checked.
- */
-static BlockNumber *
-InsertHint(Relation index)
-{
-	if (index->rd_amcache == NULL)
-	{
-		BlockNumber *hint = MemoryContextAlloc(index->rd_indexcxt, sizeof(BlockNumber));
-
-		*hint = InvalidBlockNumber;
-		index->rd_amcache = hint;
-	}
-	return (BlockNumber *) index->rd_amcache;
-}
-
-/*
  * HeadPageGroup
  *		The group whose head page is blkno, or -1 if blkno is not the head
  *		page of a complete group.
@@ -215,9 +195,9 @@ DiskannNode
 DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heaptid,
 				 uint32 *generation)
 {
-	BlockNumber *hint = InsertHint(index);
 	uint32		ngroups = DiskannNumGroups(layout, RelationGetNumberOfBlocks(index));
-	int64		group = HeadPageGroup(layout, *hint, ngroups);
+	int64		group = HeadPageGroup(layout, DiskannGetBackendCache(index)->insert_page,
+									  ngroups);
 	DiskannNode node;
 	bool		more;
 
@@ -240,14 +220,14 @@ DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heapti
 			AdvertiseFreeHead(index, blkno);
 		if (r == CLAIM_DONE)
 		{
-			*hint = blkno;
+			DiskannGetBackendCache(index)->insert_page = blkno;
 			return node;
 		}
 	}
 	for (;;)
 	{
 		group = ExtendByGroup(index, layout);
-		*hint = DiskannGroupFirstBlock(layout, group);
+		DiskannGetBackendCache(index)->insert_page = DiskannGroupFirstBlock(layout, group);
 		if (TryClaimOnPage(index, layout, group, heaptid, &node, generation, &more) == CLAIM_DONE)
 			return node;
 		CHECK_FOR_INTERRUPTS();
@@ -389,7 +369,6 @@ typedef struct DiskGraph
 	DiskannGraph g;				/* must be first */
 	Relation	index;
 	DiskannLayout layout;
-	DiskannRecentBuffers *recent;	/* pages read lately */
 } DiskGraph;
 
 /* DiskannGraph callback: distance of a node to a vector, read in place */
@@ -399,7 +378,7 @@ DiskGraphNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
 	DiskGraph  *dg = (DiskGraph *) g;
 	uint32		generation;
 
-	return DiskannNodeDistance(dg->index, &dg->layout, dg->recent, node, vec, g->distfn,
+	return DiskannNodeDistance(dg->index, &dg->layout, node, vec, g->distfn,
 							   &generation);
 }
 
@@ -410,7 +389,7 @@ DiskGraphGetNeighbors(DiskannGraph *g, DiskannNode node, DiskannNode *out, uint8
 	DiskGraph  *dg = (DiskGraph *) g;
 	DiskannNodeHeader hdr;
 
-	DiskannReadHead(dg->index, &dg->layout, dg->recent, node, &hdr, out);
+	DiskannReadHead(dg->index, &dg->layout, node, &hdr, out);
 	if (flags)
 		*flags = hdr.flags;
 	return hdr.num_neighbors;
@@ -434,7 +413,7 @@ DiskGraphGetVector(DiskannGraph *g, DiskannNode node, float *buf)
 {
 	DiskGraph  *dg = (DiskGraph *) g;
 
-	DiskannReadVector(dg->index, &dg->layout, dg->recent, node, buf);
+	DiskannReadVector(dg->index, &dg->layout, node, buf);
 	return buf;
 }
 
@@ -452,7 +431,6 @@ DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 
 	dg->index = index;
 	dg->layout = *layout;
-	dg->recent = DiskannNewRecentBuffers(DISKANN_RECENT_BITS_GRAPH);
 	dg->g.dimensions = layout->dimensions;
 	dg->g.num_neighbors = layout->num_neighbors;
 	dg->g.max_degree = layout->num_neighbors;

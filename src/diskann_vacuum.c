@@ -139,11 +139,11 @@ ReplaceEntryPoint(Relation index, const DiskannLayout *layout, DiskannGraph *g)
 	DiskannReadMeta(index, &meta);
 	if (meta.entry_point == DISKANN_INVALID_NODE)
 		return;
-	DiskannReadHead(index, layout, NULL, meta.entry_point, &hdr, NULL);
+	DiskannReadHead(index, layout, meta.entry_point, &hdr, NULL);
 	if (DiskannNodeUsable(hdr.flags))
 		return;
 	vec = palloc(sizeof(float) * layout->dimensions);
-	DiskannReadVector(index, layout, NULL, meta.entry_point, vec);
+	DiskannReadVector(index, layout, meta.entry_point, vec);
 	g->entry_point = meta.entry_point;
 	entry = DiskannClosestUsable(g, vec, meta.entry_point);
 	DiskannSetEntryPoint(index, meta.entry_point, entry, &changed);
@@ -177,14 +177,14 @@ RepairNodes(IndexVacuumInfo *info, const DiskannLayout *layout, DiskannGraph *g,
 		MemoryContext oldctx;
 
 		vacuum_delay_point();
-		DiskannReadHead(index, layout, NULL, p, &hdr, NULL);
+		DiskannReadHead(index, layout, p, &hdr, NULL);
 		if (hdr.flags != DISKANN_NODE_DELETED)
 			continue;
 		DiskannReadMeta(index, &meta);
 		if (meta.entry_point != DISKANN_INVALID_NODE)
 		{
 			oldctx = MemoryContextSwitchTo(tmpctx);
-			DiskannReadVector(index, layout, NULL, p, vec);
+			DiskannReadVector(index, layout, p, vec);
 			g->entry_point = meta.entry_point;
 			DiskannRepairDeleted(g, p, vec, &params);
 			MemoryContextSwitchTo(oldctx);

@@ -146,7 +146,7 @@ CheckHead(Inspect *in, DiskannNode n, DiskannNodeHeader *hdr,
 	{
 		float	   *vec = palloc(sizeof(float) * in->layout.dimensions);
 
-		vgen = DiskannReadVector(in->index, &in->layout, NULL, n, vec);
+		vgen = DiskannReadVector(in->index, &in->layout, n, vec);
 		pfree(vec);
 		if (vgen != hdr->generation)
 			Report(ts, desc, "node %u has generation %u but its vector generation %u",
@@ -216,7 +216,7 @@ CheckReachability(Inspect *in, const uint8 *flags, Tuplestorestate *ts, TupleDes
 		DiskannNodeHeader hdr;
 
 		CHECK_FOR_INTERRUPTS();
-		DiskannReadHead(in->index, &in->layout, NULL, queue[qhead++], &hdr, nbrs);
+		DiskannReadHead(in->index, &in->layout, queue[qhead++], &hdr, nbrs);
 		for (int i = 0; i < hdr.num_neighbors; i++)
 		{
 			DiskannNode q = nbrs[i];
