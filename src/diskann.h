@@ -374,6 +374,8 @@ extern DiskannNodeHeader *DiskannPageHead(Page page, const DiskannLayout *layout
 extern DiskannNode *DiskannHeadNeighbors(DiskannNodeHeader *hdr);
 extern bool DiskannIsHeadPage(Page page);
 extern DiskannBackendCache *DiskannGetBackendCache(Relation index);
+extern Buffer DiskannLockHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+							  int mode, DiskannNodeHeader **hdr);
 extern void DiskannReadHead(Relation index, const DiskannLayout *layout,
 							DiskannNode node,
 							DiskannNodeHeader *hdr, DiskannNode *nbrs);

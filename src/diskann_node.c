@@ -233,14 +233,14 @@ DiskannIsHeadPage(Page page)
 }
 
 /*
- * DiskannReadHead
- *		Copy node's header and (if nbrs is not NULL) its R neighbour
- *		entries, under a share lock of the head's page.  A head on a page
- *		not yet initialised reads as flags 0, no neighbours.
+ * DiskannLockHead
+ *		Pin and lock (BUFFER_LOCK_SHARE or _EXCLUSIVE) node's head page;
+ *		returns the buffer and sets *hdr to the head within the page (NULL
+ *		if the page is not an initialised head page).
  */
-void
-DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
-				 DiskannNodeHeader *hdr, DiskannNode *nbrs)
+Buffer
+DiskannLockHead(Relation index, const DiskannLayout *layout, DiskannNode node, int mode,
+				DiskannNodeHeader **hdr)
 {
 	BlockNumber blkno;
 	uint32		offset;
@@ -249,12 +249,28 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 
 	DiskannHeadPosition(layout, node, &blkno, &offset);
 	buf = ReadNodeBuffer(index, blkno);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	LockBuffer(buf, mode);
 	page = BufferGetPage(buf);
-	if (DiskannIsHeadPage(page))
-	{
-		DiskannNodeHeader *h = (DiskannNodeHeader *) (PageGetContents(page) + offset);
+	*hdr = DiskannIsHeadPage(page) ?
+		(DiskannNodeHeader *) (PageGetContents(page) + offset) : NULL;
+	return buf;
+}
 
+/*
+ * DiskannReadHead
+ *		Copy node's header and (if nbrs is not NULL) its R neighbour
+ *		entries, under a share lock of the head's page.  A head on a page
+ *		not yet initialised reads as flags 0, no neighbours.
+ */
+void
+DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+				DiskannNodeHeader *hdr, DiskannNode *nbrs)
+{
+	DiskannNodeHeader *h;
+	Buffer		buf = DiskannLockHead(index, layout, node, BUFFER_LOCK_SHARE, &h);
+
+	if (h)
+	{
 		*hdr = *h;
 		if (nbrs)
 			memcpy(nbrs, DiskannHeadNeighbors(h), sizeof(DiskannNode) * layout->num_neighbors);

@@ -441,9 +441,11 @@ diskannendscan(IndexScanDesc scan)
 	DiskannScanOpaque so = (DiskannScanOpaque) scan->opaque;
 
 	if (so->started && !so->empty)
-		elog(DEBUG1, "diskann scan: returned " INT64_FORMAT " rows, expanded " INT64_FORMAT
-			 " nodes, computed " INT64_FORMAT " distances",
-			 so->returned, so->examined, so->distances);
+	{
+		elog(DEBUG1, "diskann scan: returned " INT64_FORMAT " rows, expanded " INT64_FORMAT " nodes",
+			 so->returned, so->examined);
+		elog(DEBUG2, "diskann scan: computed " INT64_FORMAT " distances", so->distances);
+	}
 	MemoryContextDelete(so->scanctx);
 	pfree(so);
 	scan->opaque = NULL;

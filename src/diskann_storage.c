@@ -276,30 +276,6 @@ DiskannWriteVector(Relation index, const DiskannLayout *layout, DiskannNode node
 }
 
 /*
- * LockHead
- *		Pin and exclusive-lock node's head page; returns the buffer and
- *		sets *hdr to the head within the page (NULL if the page is not an
- *		initialised head page).
- */
-static Buffer
-LockHead(Relation index, const DiskannLayout *layout, DiskannNode node,
-		 DiskannNodeHeader **hdr)
-{
-	BlockNumber blkno;
-	uint32		offset;
-	Buffer		buf;
-	Page		page;
-
-	DiskannHeadPosition(layout, node, &blkno, &offset);
-	buf = ReadBuffer(index, blkno);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = BufferGetPage(buf);
-	*hdr = DiskannIsHeadPage(page) ?
-		(DiskannNodeHeader *) (PageGetContents(page) + offset) : NULL;
-	return buf;
-}
-
-/*
  * DiskannUpdateHead
  *		Change node's flags from expect_flags to new_flags, provided it is
  *		still that occupant (generation) in that state.  Returns whether it
@@ -310,7 +286,7 @@ DiskannUpdateHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 				  uint32 generation, uint8 expect_flags, uint8 new_flags)
 {
 	DiskannNodeHeader *hdr;
-	Buffer		buf = LockHead(index, layout, node, &hdr);
+	Buffer		buf = DiskannLockHead(index, layout, node, BUFFER_LOCK_EXCLUSIVE, &hdr);
 	bool		ok = hdr && hdr->generation == generation && hdr->flags == expect_flags;
 
 	if (ok)
@@ -338,7 +314,7 @@ DiskannUpdateNeighbors(Relation index, const DiskannLayout *layout, DiskannNode 
 					   const DiskannNode *nbrs, int n)
 {
 	DiskannNodeHeader *hdr;
-	Buffer		buf = LockHead(index, layout, node, &hdr);
+	Buffer		buf = DiskannLockHead(index, layout, node, BUFFER_LOCK_EXCLUSIVE, &hdr);
 	bool		ok;
 
 	Assert(n <= layout->num_neighbors);
