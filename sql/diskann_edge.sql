@@ -81,6 +81,19 @@ RESET enable_seqscan;
 SET enable_indexscan = off;
 SELECT ARRAY(SELECT id FROM dedge_unlogged ORDER BY embedding <+> '[1,0,0]' LIMIT 5) AS ids;
 RESET enable_indexscan;
+-- inserts, deletes and VACUUM on an unlogged index
+INSERT INTO dedge_unlogged
+SELECT i, ARRAY[cos(i), sin(i), cos(i * 0.5)]::vector FROM generate_series(301, 400) i;
+DELETE FROM dedge_unlogged WHERE id % 5 = 0;
+VACUUM dedge_unlogged;
+SELECT nodes, live_nodes, deleted_nodes FROM diskann_stats('dedge_unlogged_idx');
+SELECT * FROM diskann_verify('dedge_unlogged_idx');
+SET enable_seqscan = off;
+SELECT ARRAY(SELECT id FROM dedge_unlogged ORDER BY embedding <+> '[0,1,0]' LIMIT 5) AS ids;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT ARRAY(SELECT id FROM dedge_unlogged ORDER BY embedding <+> '[0,1,0]' LIMIT 5) AS ids;
+RESET enable_indexscan;
 DROP TABLE dedge_unlogged;
 
 CREATE TEMP TABLE dedge_temp (id int, embedding vector(3));
@@ -94,6 +107,19 @@ SELECT ARRAY(SELECT id FROM dedge_temp ORDER BY embedding <=> '[1,0,0]' LIMIT 5)
 RESET enable_seqscan;
 SET enable_indexscan = off;
 SELECT ARRAY(SELECT id FROM dedge_temp ORDER BY embedding <=> '[1,0,0]' LIMIT 5) AS ids;
+RESET enable_indexscan;
+-- inserts, deletes and VACUUM on a temporary index (local buffers)
+INSERT INTO dedge_temp
+SELECT i, ARRAY[cos(i), sin(i), cos(i * 0.5)]::vector FROM generate_series(301, 400) i;
+DELETE FROM dedge_temp WHERE id % 5 = 0;
+VACUUM dedge_temp;
+SELECT nodes, live_nodes, deleted_nodes FROM diskann_stats('dedge_temp_idx');
+SELECT * FROM diskann_verify('dedge_temp_idx');
+SET enable_seqscan = off;
+SELECT ARRAY(SELECT id FROM dedge_temp ORDER BY embedding <=> '[0,1,0]' LIMIT 5) AS ids;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT ARRAY(SELECT id FROM dedge_temp ORDER BY embedding <=> '[0,1,0]' LIMIT 5) AS ids;
 RESET enable_indexscan;
 DROP TABLE dedge_temp;
 RESET diskann.query_search_list_size;

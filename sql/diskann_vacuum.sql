@@ -70,6 +70,16 @@ RESET enable_indexscan;
 
 -- deleting everything
 DELETE FROM dvac;
+-- before VACUUM every node is still in the graph and none may be returned:
+-- diskann.max_scan_tuples bounds the nodes a scan expands, deleted ones
+-- included
+SET enable_seqscan = off;
+SET diskann.max_scan_tuples = 50;
+SET client_min_messages = debug1;
+SELECT count(*) FROM (SELECT id FROM dvac ORDER BY embedding <-> '[1,0,0,1]' LIMIT 10) s;
+RESET client_min_messages;
+RESET diskann.max_scan_tuples;
+RESET enable_seqscan;
 VACUUM dvac;
 SELECT nodes, live_nodes, deleted_nodes, free_slots FROM diskann_stats('dvac_l2');
 SELECT * FROM diskann_verify('dvac_l2');

@@ -60,6 +60,9 @@ typedef enum DiskannMetric
 
 /* Most heads a group may have (keeps the group's heads on its first page) */
 #define DISKANN_MAX_HEADS_PER_GROUP	1024
+/* Distances computed together (pins held at once) */
+#define DISKANN_DISTANCE_BATCH		64
+
 /* Most pages a group may span (an index grows by a group at a time) */
 #define DISKANN_MAX_PAGES_PER_GROUP	16
 
@@ -214,6 +217,32 @@ typedef struct DiskannLayout
 	uint32		pages_per_group;
 } DiskannLayout;
 
+/*
+ * Buffers this backend read recently from an index, by block number: a
+ * hint that lets a reader pin a page again without a buffer mapping lookup
+ * (see ReadNodeBuffer).
+ */
+#define DISKANN_RECENT_BITS		16
+
+typedef struct DiskannRecentBuffer
+{
+	BlockNumber blkno;
+	Buffer		buffer;
+} DiskannRecentBuffer;
+
+typedef struct DiskannRecentBuffers
+{
+	int			bits;
+	DiskannRecentBuffer entries[FLEXIBLE_ARRAY_MEMBER];
+} DiskannRecentBuffers;
+
+/* A backend's hints for one index (rd_amcache), see diskann_storage.c */
+typedef struct DiskannBackendCache
+{
+	BlockNumber insert_page;	/* head page of the last slot claimed */
+	DiskannRecentBuffers *recent;
+} DiskannBackendCache;
+
 /* A node's head as read from its page */
 typedef struct DiskannHead
 {
@@ -287,6 +316,8 @@ typedef struct DiskannRepairParams
 	int			search_list_size;	/* l_d */
 	int			candidates;		/* k */
 	int			edges;			/* c */
+	bool		prune;			/* prune lists that overflow (else skip) */
+	bool		start_at_node;	/* search from the deleted node itself */
 } DiskannRepairParams;
 
 /* diskann.c */
@@ -342,12 +373,21 @@ extern void DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
 extern DiskannNodeHeader *DiskannPageHead(Page page, const DiskannLayout *layout, uint32 i);
 extern DiskannNode *DiskannHeadNeighbors(DiskannNodeHeader *hdr);
 extern bool DiskannIsHeadPage(Page page);
-extern void DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+extern DiskannBackendCache *DiskannGetBackendCache(Relation index);
+extern Buffer DiskannLockHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+							  int mode, DiskannNodeHeader **hdr);
+extern void DiskannReadHead(Relation index, const DiskannLayout *layout,
+							DiskannNode node,
 							DiskannNodeHeader *hdr, DiskannNode *nbrs);
 extern float DiskannNodeDistance(Relation index, const DiskannLayout *layout,
-								 DiskannNode node, const float *query,
+								 DiskannNode node,
+								 const float *query,
 								 float (*distfn) (const float *, const float *, int),
 								 uint32 *generation);
+extern void DiskannNodeDistances(Relation index, const DiskannLayout *layout,
+								 const DiskannNode *nodes, int n, const float *query,
+								 float (*distfn) (const float *, const float *, int),
+								 float *distances, uint32 *generations);
 extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
 								DiskannNode node, float *out);
 extern void DiskannFillGroupImage(const DiskannLayout *layout, char *image);
@@ -368,6 +408,9 @@ extern bool DiskannUpdateNeighbors(Relation index, const DiskannLayout *layout,
 extern DiskannGraph *DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 										  DiskannNode entry_point, int search_list_size,
 										  float alpha);
+
+/* diskann_insert.c */
+extern int	DiskannInsertListSize(DiskannMetaPage meta);
 extern void DiskannInsertTuple(Relation index, const DiskannLayout *layout,
 							   DiskannGraph *g, ItemPointer heaptid, const float *vec);
 

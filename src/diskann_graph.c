@@ -465,10 +465,11 @@ ListContains(const DiskannNode *list, int n, DiskannNode node)
  *		p are pruned to R (and if p does not survive the prune, j is left
  *		as it was).  The change is applied only to the list it was computed
  *		from; a concurrent change makes it start over.  Nodes that may not
- *		be linked to (deleted, free) get no edges.
+ *		be linked to (deleted, free) get no edges.  Without prune, a full
+ *		list is left as it is.  Returns whether j's list holds p afterwards.
  */
-static void
-AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p)
+static bool
+AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p, bool prune)
 {
 	DiskannScratch *s = g->scratch;
 	DiskannNode *nbrs = s->nbrs2;
@@ -480,24 +481,83 @@ AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p)
 		int			n = g->get_neighbors(g, j, nbrs, &flags);
 		int			nout;
 
-		if (!DiskannNodeUsable(flags) || ListContains(nbrs, n, p))
-			return;
+		if (!DiskannNodeUsable(flags))
+			return false;
+		if (ListContains(nbrs, n, p))
+			return true;
 		if (n < g->max_degree)
 		{
 			memcpy(out, nbrs, sizeof(DiskannNode) * n);
 			out[n] = p;
 			nout = n + 1;
 		}
+		else if (!prune)
+			return false;
 		else
 		{
 			nout = PruneList(g, j, nbrs, n, p, out);
 			if (!ListContains(out, nout, p))
-				return;
+				return false;
 		}
 		if (g->update_neighbors(g, j, nbrs, n, out, nout))
-			return;
+			return true;
 		CHECK_FOR_INTERRUPTS();
 	}
+	return false;
+}
+
+/*
+ * SpliceEdge
+ *		Make u reachable through v without stranding anything: v's last
+ *		edge v -> w becomes v -> u, and u gets an edge to w, so w stays
+ *		reachable (when v has room, u is just added).  Conditional updates,
+ *		retried on concurrent changes.  Returns whether v links to u.
+ */
+static bool
+SpliceEdge(DiskannGraph *g, DiskannNode v, DiskannNode u)
+{
+	DiskannScratch *s = g->scratch;
+	DiskannNode w = DISKANN_INVALID_NODE;
+	bool		linked = false;
+
+	for (int attempt = 0; attempt < UPDATE_ATTEMPTS && !linked; attempt++)
+	{
+		uint8		flags;
+		int			n = g->get_neighbors(g, v, s->nbrs2, &flags);
+		int			nn = n;
+
+		if (!DiskannNodeUsable(flags) || v == u)
+			return false;
+		if (ListContains(s->nbrs2, n, u))
+			return true;
+		memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
+		if (n < g->num_neighbors)
+			s->nbrs3[nn++] = u;
+		else
+		{
+			w = s->nbrs3[n - 1];
+			s->nbrs3[n - 1] = u;
+		}
+		linked = g->update_neighbors(g, v, s->nbrs2, n, s->nbrs3, nn);
+	}
+	if (!linked || w == DISKANN_INVALID_NODE || w == u)
+		return linked;
+	for (int attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++)
+	{
+		int			n = g->get_neighbors(g, u, s->nbrs2, NULL);
+		int			nn = n;
+
+		if (ListContains(s->nbrs2, n, w))
+			break;
+		memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
+		if (n < g->num_neighbors)
+			s->nbrs3[nn++] = w;
+		else
+			s->nbrs3[n - 1] = w;
+		if (g->update_neighbors(g, u, s->nbrs2, n, s->nbrs3, nn))
+			break;
+	}
+	return true;
 }
 
 /*
@@ -535,6 +595,7 @@ LinkNode(DiskannGraph *g, DiskannNode p, const float *vec,
 	DiskannScratch *s = g->scratch;
 	DiskannNode *out = palloc(sizeof(DiskannNode) * g->num_neighbors);
 	int			n = 0;
+	int			linked = 0;
 
 	for (int attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++)
 	{
@@ -559,8 +620,13 @@ LinkNode(DiskannGraph *g, DiskannNode p, const float *vec,
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		AddBackEdge(g, out[i], p);
+		if (AddBackEdge(g, out[i], p, true))
+			linked++;
 	}
+
+	/* every neighbour pruned p away: splice it in, or it is unreachable */
+	if (n > 0 && linked == 0)
+		SpliceEdge(g, out[0], p);
 	pfree(out);
 	return n;
 }
@@ -623,10 +689,13 @@ MarkReachable(DiskannGraph *g, DiskannNode start, bool *reached, DiskannNode *qu
 	queue[tail++] = start;
 	while (head < tail)
 	{
-		int			n = g->get_neighbors(g, queue[head++], s->nbrs2, NULL);
+		uint8		flags;
+		int			n = g->get_neighbors(g, queue[head++], s->nbrs2, &flags);
 
+		if (flags & DISKANN_NODE_FREE)
+			continue;			/* a stale list */
 		for (int i = 0; i < n; i++)
-			if (!reached[s->nbrs2[i]])
+			if (s->nbrs2[i] < g->num_nodes && !reached[s->nbrs2[i]])
 			{
 				reached[s->nbrs2[i]] = true;
 				queue[tail++] = s->nbrs2[i];
@@ -652,45 +721,28 @@ LinkFromReachable(DiskannGraph *g, DiskannNode u)
 	int			len;
 	float	   *vec = s->vec1;
 	DiskannNode v = DISKANN_INVALID_NODE;
-	DiskannNode w;
-	int			n;
 
 	memcpy(vec, g->get_vector(g, u, s->vec1), sizeof(float) * g->dimensions);
 	len = DiskannGreedySearch(g, vec, g->search_list_size, u, &visited, &nvisited);
 	for (int i = 0; i < len; i++)
 	{
-		if (s->list[i].node == u)
+		DiskannNode c = s->list[i].node;
+		int			n;
+
+		if (c == u || !DiskannNodeUsable(s->list[i].flags))
 			continue;
 		if (v == DISKANN_INVALID_NODE)
-			v = s->list[i].node;
-		n = g->get_neighbors(g, s->list[i].node, s->nbrs2, NULL);
+			v = c;
+		n = g->get_neighbors(g, c, s->nbrs2, NULL);
 		if (n < g->num_neighbors)
 		{
 			memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
 			s->nbrs3[n] = u;
-			g->update_neighbors(g, s->list[i].node, s->nbrs2, n, s->nbrs3, n + 1);
-			return;
+			if (g->update_neighbors(g, c, s->nbrs2, n, s->nbrs3, n + 1))
+				return;
 		}
 	}
-	if (v == DISKANN_INVALID_NODE)
-		v = g->entry_point;
-
-	/* splice: v -> u -> w */
-	n = g->get_neighbors(g, v, s->nbrs2, NULL);
-	memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
-	w = s->nbrs3[n - 1];
-	s->nbrs3[n - 1] = u;
-	g->update_neighbors(g, v, s->nbrs2, n, s->nbrs3, n);
-
-	n = g->get_neighbors(g, u, s->nbrs2, NULL);
-	if (ListContains(s->nbrs2, n, w))
-		return;
-	memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
-	if (n < g->num_neighbors)
-		s->nbrs3[n] = w;
-	else
-		s->nbrs3[n - 1] = w;
-	g->update_neighbors(g, u, s->nbrs2, n, s->nbrs3, Min(n + 1, g->num_neighbors));
+	SpliceEdge(g, v != DISKANN_INVALID_NODE ? v : g->entry_point, u);
 }
 
 /*
@@ -703,6 +755,7 @@ LinkFromReachable(DiskannGraph *g, DiskannNode u)
 uint32
 DiskannRepairReachability(DiskannGraph *g)
 {
+	DiskannScratch *s = g->scratch;
 	bool	   *reached;
 	DiskannNode *queue;
 	uint32		repaired = 0;
@@ -716,8 +769,13 @@ DiskannRepairReachability(DiskannGraph *g)
 	MarkReachable(g, g->entry_point, reached, queue);
 	for (DiskannNode u = 0; u < g->num_nodes; u++)
 	{
+		uint8		flags;
+
 		CHECK_FOR_INTERRUPTS();
 		if (reached[u])
+			continue;
+		g->get_neighbors(g, u, s->nbrs2, &flags);
+		if (flags != DISKANN_NODE_LIVE)
 			continue;
 		LinkFromReachable(g, u);
 		MarkReachable(g, u, reached, queue);
@@ -786,8 +844,14 @@ ReplaceEdge(DiskannGraph *g, DiskannNode z, DiskannNode p,
 		for (int i = 0; i < nclose; i++)
 			if (!ListContains(merged, nmerged, close[i].node))
 				merged[nmerged++] = close[i].node;
-		if (nmerged > g->num_neighbors)
+		if (nmerged > g->num_neighbors && params->prune)
 			nout = PruneList(g, z, merged, nmerged, DISKANN_INVALID_NODE, s->nbrs3);
+		else if (nmerged > g->num_neighbors)
+		{
+			/* keep the old edges, and the candidates that fit */
+			memcpy(s->nbrs3, merged, sizeof(DiskannNode) * g->num_neighbors);
+			nout = g->num_neighbors;
+		}
 		else
 		{
 			memcpy(s->nbrs3, merged, sizeof(DiskannNode) * nmerged);
@@ -828,10 +892,20 @@ DiskannRepairDeleted(DiskannGraph *g, DiskannNode p, const float *pvec,
 	DiskannNode *outnbrs = palloc(sizeof(DiskannNode) * (g->max_degree + 1));
 	int			nout;
 	DiskannCandidate *close;
+	DiskannNode entry;
 
+	/*
+	 * The search starts at p itself (deleted, but its edges still lead to
+	 * its neighbourhood, where its in-neighbours are), not at the entry
+	 * point: that saves the walk there.
+	 */
+	entry = g->entry_point;
+	if (params->start_at_node)
+		g->entry_point = p;
 	s->watch = p;
 	DiskannGreedySearch(g, pvec, params->search_list_size, p, &visited, &nvisited);
 	s->watch = DISKANN_INVALID_NODE;
+	g->entry_point = entry;
 
 	/* candidates: the closest usable nodes expanded (sorted by distance) */
 	cand = palloc(sizeof(DiskannCandidate) * Max(nvisited, 1));
@@ -864,7 +938,7 @@ DiskannRepairDeleted(DiskannGraph *g, DiskannNode p, const float *pvec,
 		nclose = ClosestCandidates(g, g->get_vector(g, outnbrs[i], s->vec1), outnbrs[i],
 								   cand, ncand, params->edges, close);
 		for (int j = 0; j < nclose; j++)
-			AddBackEdge(g, close[j].node, outnbrs[i]);
+			AddBackEdge(g, close[j].node, outnbrs[i], params->prune);
 	}
 	pfree(close);
 	pfree(cand);

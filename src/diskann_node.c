@@ -19,7 +19,78 @@
 #include "diskann.h"
 #include "storage/bufmgr.h"
 #include "storage/procarray.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+
+/*
+ * NewRecentBuffers
+ *		An empty table of 2^bits recently read buffers, in the current
+ *		memory context.
+ */
+static DiskannRecentBuffers *
+NewRecentBuffers(int bits)
+{
+	DiskannRecentBuffers *recent = palloc(offsetof(DiskannRecentBuffers, entries) +
+										  sizeof(DiskannRecentBuffer) * (1 << bits));
+
+	recent->bits = bits;
+	for (int i = 0; i < (1 << bits); i++)
+		recent->entries[i].blkno = InvalidBlockNumber;
+	return recent;
+}
+
+/*
+ * DiskannGetBackendCache
+ *		This backend's hints for an index, kept in its relcache entry
+ *		(rd_amcache, in rd_indexcxt) across statements: the head page the
+ *		backend last claimed a slot on (consecutive inserts of a backend
+ *		fill one group, and a group one backend extends is not contended by
+ *		others) and the table of recently read buffers.  Hints only: both
+ *		are checked when used.  A relcache invalidation frees rd_amcache at
+ *		any lock acquisition, so callers must not keep the pointer.
+ */
+DiskannBackendCache *
+DiskannGetBackendCache(Relation index)
+{
+	if (index->rd_amcache == NULL)
+	{
+		MemoryContext oldctx = MemoryContextSwitchTo(index->rd_indexcxt);
+		DiskannBackendCache *cache = palloc(sizeof(DiskannBackendCache));
+
+		cache->insert_page = InvalidBlockNumber;
+		cache->recent = NewRecentBuffers(DISKANN_RECENT_BITS);
+		index->rd_amcache = cache;
+		MemoryContextSwitchTo(oldctx);
+	}
+	return (DiskannBackendCache *) index->rd_amcache;
+}
+
+/*
+ * ReadNodeBuffer
+ *		Pin block blkno of index.  A block this backend read before is
+ *		pinned through ReadRecentBuffer, which checks that the buffer still
+ *		holds it, without a lookup in the buffer mapping table (a graph walk
+ *		reads thousands of pages per query, and that lookup cost as much as
+ *		a distance's arithmetic).
+ */
+static Buffer
+ReadNodeBuffer(Relation index, BlockNumber blkno)
+{
+	DiskannRecentBuffers *recent = DiskannGetBackendCache(index)->recent;
+	uint32		i = (blkno * 0x9E3779B1u) >> (32 - recent->bits);
+	Buffer		buf;
+
+	if (recent->entries[i].blkno == blkno &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, recent->entries[i].buffer))
+		return recent->entries[i].buffer;
+	buf = ReadBuffer(index, blkno);
+
+	/* ReadBuffer may have processed invalidations: look the table up again */
+	recent = DiskannGetBackendCache(index)->recent;
+	recent->entries[i].blkno = blkno;
+	recent->entries[i].buffer = buf;
+	return buf;
+}
 
 /*
  * DiskannInitLayout
@@ -162,6 +233,30 @@ DiskannIsHeadPage(Page page)
 }
 
 /*
+ * DiskannLockHead
+ *		Pin and lock (BUFFER_LOCK_SHARE or _EXCLUSIVE) node's head page;
+ *		returns the buffer and sets *hdr to the head within the page (NULL
+ *		if the page is not an initialised head page).
+ */
+Buffer
+DiskannLockHead(Relation index, const DiskannLayout *layout, DiskannNode node, int mode,
+				DiskannNodeHeader **hdr)
+{
+	BlockNumber blkno;
+	uint32		offset;
+	Buffer		buf;
+	Page		page;
+
+	DiskannHeadPosition(layout, node, &blkno, &offset);
+	buf = ReadNodeBuffer(index, blkno);
+	LockBuffer(buf, mode);
+	page = BufferGetPage(buf);
+	*hdr = DiskannIsHeadPage(page) ?
+		(DiskannNodeHeader *) (PageGetContents(page) + offset) : NULL;
+	return buf;
+}
+
+/*
  * DiskannReadHead
  *		Copy node's header and (if nbrs is not NULL) its R neighbour
  *		entries, under a share lock of the head's page.  A head on a page
@@ -171,19 +266,11 @@ void
 DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 				DiskannNodeHeader *hdr, DiskannNode *nbrs)
 {
-	BlockNumber blkno;
-	uint32		offset;
-	Buffer		buf;
-	Page		page;
+	DiskannNodeHeader *h;
+	Buffer		buf = DiskannLockHead(index, layout, node, BUFFER_LOCK_SHARE, &h);
 
-	DiskannHeadPosition(layout, node, &blkno, &offset);
-	buf = ReadBuffer(index, blkno);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	if (DiskannIsHeadPage(page))
+	if (h)
 	{
-		DiskannNodeHeader *h = (DiskannNodeHeader *) (PageGetContents(page) + offset);
-
 		*hdr = *h;
 		if (nbrs)
 			memcpy(nbrs, DiskannHeadNeighbors(h), sizeof(DiskannNode) * layout->num_neighbors);
@@ -203,8 +290,8 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
  *		each page touched in turn.
  */
 float
-DiskannNodeDistance(Relation index, const DiskannLayout *layout,
-					DiskannNode node, const float *query,
+DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
+					 const float *query,
 					float (*distfn) (const float *, const float *, int),
 					uint32 *generation)
 {
@@ -223,7 +310,7 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout,
 
 	while (remaining > 0)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
+		Buffer		buf = ReadNodeBuffer(index, blkno);
 		const char *data;
 		int			chunk;
 
@@ -250,6 +337,67 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout,
 }
 
 /*
+ * DiskannNodeDistances
+ *		DiskannNodeDistance for n nodes at once: all their first vector
+ *		pages are pinned and their first cache lines requested before any
+ *		distance is computed, so the memory latency of the buffer lookups
+ *		and of the vectors overlaps instead of adding up.  Pins are held
+ *		(no locks) across the batch; each page is share-locked while read.
+ */
+void
+DiskannNodeDistances(Relation index, const DiskannLayout *layout,
+					 const DiskannNode *nodes, int n, const float *query,
+					 float (*distfn) (const float *, const float *, int),
+					 float *distances, uint32 *generations)
+{
+	Buffer		bufs[DISKANN_DISTANCE_BATCH];
+	uint32		offsets[DISKANN_DISTANCE_BATCH];
+
+	for (int start = 0; start < n; start += DISKANN_DISTANCE_BATCH)
+	{
+		int			m = Min(n - start, DISKANN_DISTANCE_BATCH);
+
+		for (int i = 0; i < m; i++)
+		{
+			BlockNumber blkno;
+			const char *p;
+
+			DiskannVectorPosition(layout, nodes[start + i], &blkno, &offsets[i]);
+			bufs[i] = ReadNodeBuffer(index, blkno);
+			p = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
+			for (int line = 0; line < 4; line++)
+				__builtin_prefetch(p + line * 64);
+		}
+		for (int i = 0; i < m; i++)
+		{
+			int			k = start + i;
+			uint32		offset = offsets[i] + sizeof(DiskannVectorHeader);
+			int			chunk;
+			const char *data;
+
+			LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+			data = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
+			generations[k] = ((const DiskannVectorHeader *) data)->generation;
+			chunk = Min((int) layout->dimensions,
+						(int) ((DISKANN_PAGE_DATA_SIZE - offset) / sizeof(float)));
+			if (chunk == (int) layout->dimensions)
+			{
+				distances[k] = distfn(query, (const float *) (data + sizeof(DiskannVectorHeader)),
+									  chunk);
+				UnlockReleaseBuffer(bufs[i]);
+			}
+			else
+			{
+				/* continues on the next page(s): the general path */
+				UnlockReleaseBuffer(bufs[i]);
+				distances[k] = DiskannNodeDistance(index, layout, nodes[k], query,
+												   distfn, &generations[k]);
+			}
+		}
+	}
+}
+
+/*
  * DiskannReadVector
  *		Copy node's vector into out; returns the generation stored with it.
  */
@@ -267,20 +415,22 @@ DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannNode node,
 	DiskannVectorPosition(layout, node, &blkno, &offset);
 	while (done < len)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
+		Buffer		buf = ReadNodeBuffer(index, blkno);
 		uint32		chunk = Min(len - done, DISKANN_PAGE_DATA_SIZE - offset);
 		const char *src;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		src = PageGetContents(BufferGetPage(buf)) + offset;
-		for (uint32 i = 0; i < chunk; i++, done++)
+		if (done == 0)
 		{
-			/* bytes 0..3 are the generation, the rest the vector */
-			if (done < sizeof(DiskannVectorHeader))
-				((char *) &generation)[done] = src[i];
-			else
-				dst[done - sizeof(DiskannVectorHeader)] = src[i];
+			/* the generation never straddles pages (4-byte aligned) */
+			generation = ((const DiskannVectorHeader *) src)->generation;
+			src += sizeof(DiskannVectorHeader);
+			chunk -= sizeof(DiskannVectorHeader);
+			done += sizeof(DiskannVectorHeader);
 		}
+		memcpy(dst + (done - sizeof(DiskannVectorHeader)), src, chunk);
+		done += chunk;
 		UnlockReleaseBuffer(buf);
 		offset = 0;
 		blkno++;

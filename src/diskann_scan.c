@@ -72,6 +72,8 @@ typedef struct DiskannScanOpaqueData
 	uint64	   *seen;			/* bitmap by node number */
 	uint32		seen_nodes;		/* bits in seen */
 	DiskannNode *nbrs;			/* a node's neighbour list */
+	float	   *dists;			/* their distances */
+	uint32	   *generations;	/* and vector generations */
 	float		last_distance;
 	int64		returned;
 	int64		examined;		/* nodes expanded */
@@ -217,6 +219,7 @@ ExpandCandidate(Relation index, DiskannScanOpaque so, int pos)
 {
 	DiskannNodeHeader hdr;
 	ScanCandidate *c = &so->window[so->head + pos];
+	int			n = 0;
 
 	DiskannReadHead(index, &so->layout, c->node, &hdr, so->nbrs);
 	c->expanded = true;
@@ -224,19 +227,19 @@ ExpandCandidate(Relation index, DiskannScanOpaque so, int pos)
 	c->heaptid = hdr.heaptid;
 	so->examined++;
 
+	/* the neighbours not seen before, then their distances in one batch */
 	for (int i = 0; i < hdr.num_neighbors; i++)
 	{
 		DiskannNode q = so->nbrs[i];
-		uint32		generation;
-		float		distance;
 
-		if (q == DISKANN_INVALID_NODE || SeenTestAndSet(so, q))
-			continue;
-		distance = DiskannNodeDistance(index, &so->layout, q, so->query, so->distfn,
-									   &generation);
-		WindowInsert(so, q, distance, generation);
-		so->distances++;
+		if (q != DISKANN_INVALID_NODE && !SeenTestAndSet(so, q))
+			so->nbrs[n++] = q;
 	}
+	DiskannNodeDistances(index, &so->layout, so->nbrs, n, so->query, so->distfn,
+						 so->dists, so->generations);
+	for (int i = 0; i < n; i++)
+		WindowInsert(so, so->nbrs[i], so->dists[i], so->generations[i]);
+	so->distances += n;
 }
 
 /*
@@ -325,6 +328,8 @@ StartSearch(IndexScanDesc scan)
 	so->seen_nodes = 8192;
 	so->seen = palloc0(sizeof(uint64) * (so->seen_nodes / 64));
 	so->nbrs = palloc(sizeof(DiskannNode) * so->layout.num_neighbors);
+	so->dists = palloc(sizeof(float) * so->layout.num_neighbors);
+	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->last_distance = -get_float4_infinity();
 	so->returned = 0;
 	so->examined = 0;
@@ -436,9 +441,11 @@ diskannendscan(IndexScanDesc scan)
 	DiskannScanOpaque so = (DiskannScanOpaque) scan->opaque;
 
 	if (so->started && !so->empty)
-		elog(DEBUG1, "diskann scan: returned " INT64_FORMAT " rows, expanded " INT64_FORMAT
-			 " nodes, computed " INT64_FORMAT " distances",
-			 so->returned, so->examined, so->distances);
+	{
+		elog(DEBUG1, "diskann scan: returned " INT64_FORMAT " rows, expanded " INT64_FORMAT " nodes",
+			 so->returned, so->examined);
+		elog(DEBUG2, "diskann scan: computed " INT64_FORMAT " distances", so->distances);
+	}
 	MemoryContextDelete(so->scanctx);
 	pfree(so);
 	scan->opaque = NULL;

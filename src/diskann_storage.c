@@ -166,26 +166,6 @@ TryClaimOnPage(Relation index, const DiskannLayout *layout, uint32 group,
 }
 
 /*
- * InsertHint
- *		The head page this backend last claimed a slot on, kept in the
- *		index's relcache entry (rd_amcache) across statements: consecutive
- *		inserts of a backend fill one group, and a group one backend
- *		extends is not contended by others.  A hint only: it is checked.
- */
-static BlockNumber *
-InsertHint(Relation index)
-{
-	if (index->rd_amcache == NULL)
-	{
-		BlockNumber *hint = MemoryContextAlloc(index->rd_indexcxt, sizeof(BlockNumber));
-
-		*hint = InvalidBlockNumber;
-		index->rd_amcache = hint;
-	}
-	return (BlockNumber *) index->rd_amcache;
-}
-
-/*
  * HeadPageGroup
  *		The group whose head page is blkno, or -1 if blkno is not the head
  *		page of a complete group.
@@ -215,9 +195,9 @@ DiskannNode
 DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heaptid,
 				 uint32 *generation)
 {
-	BlockNumber *hint = InsertHint(index);
 	uint32		ngroups = DiskannNumGroups(layout, RelationGetNumberOfBlocks(index));
-	int64		group = HeadPageGroup(layout, *hint, ngroups);
+	int64		group = HeadPageGroup(layout, DiskannGetBackendCache(index)->insert_page,
+									  ngroups);
 	DiskannNode node;
 	bool		more;
 
@@ -240,14 +220,14 @@ DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heapti
 			AdvertiseFreeHead(index, blkno);
 		if (r == CLAIM_DONE)
 		{
-			*hint = blkno;
+			DiskannGetBackendCache(index)->insert_page = blkno;
 			return node;
 		}
 	}
 	for (;;)
 	{
 		group = ExtendByGroup(index, layout);
-		*hint = DiskannGroupFirstBlock(layout, group);
+		DiskannGetBackendCache(index)->insert_page = DiskannGroupFirstBlock(layout, group);
 		if (TryClaimOnPage(index, layout, group, heaptid, &node, generation, &more) == CLAIM_DONE)
 			return node;
 		CHECK_FOR_INTERRUPTS();
@@ -296,30 +276,6 @@ DiskannWriteVector(Relation index, const DiskannLayout *layout, DiskannNode node
 }
 
 /*
- * LockHead
- *		Pin and exclusive-lock node's head page; returns the buffer and
- *		sets *hdr to the head within the page (NULL if the page is not an
- *		initialised head page).
- */
-static Buffer
-LockHead(Relation index, const DiskannLayout *layout, DiskannNode node,
-		 DiskannNodeHeader **hdr)
-{
-	BlockNumber blkno;
-	uint32		offset;
-	Buffer		buf;
-	Page		page;
-
-	DiskannHeadPosition(layout, node, &blkno, &offset);
-	buf = ReadBuffer(index, blkno);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = BufferGetPage(buf);
-	*hdr = DiskannIsHeadPage(page) ?
-		(DiskannNodeHeader *) (PageGetContents(page) + offset) : NULL;
-	return buf;
-}
-
-/*
  * DiskannUpdateHead
  *		Change node's flags from expect_flags to new_flags, provided it is
  *		still that occupant (generation) in that state.  Returns whether it
@@ -330,7 +286,7 @@ DiskannUpdateHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 				  uint32 generation, uint8 expect_flags, uint8 new_flags)
 {
 	DiskannNodeHeader *hdr;
-	Buffer		buf = LockHead(index, layout, node, &hdr);
+	Buffer		buf = DiskannLockHead(index, layout, node, BUFFER_LOCK_EXCLUSIVE, &hdr);
 	bool		ok = hdr && hdr->generation == generation && hdr->flags == expect_flags;
 
 	if (ok)
@@ -358,7 +314,7 @@ DiskannUpdateNeighbors(Relation index, const DiskannLayout *layout, DiskannNode 
 					   const DiskannNode *nbrs, int n)
 {
 	DiskannNodeHeader *hdr;
-	Buffer		buf = LockHead(index, layout, node, &hdr);
+	Buffer		buf = DiskannLockHead(index, layout, node, BUFFER_LOCK_EXCLUSIVE, &hdr);
 	bool		ok;
 
 	Assert(n <= layout->num_neighbors);
@@ -398,7 +354,8 @@ DiskGraphNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
 	DiskGraph  *dg = (DiskGraph *) g;
 	uint32		generation;
 
-	return DiskannNodeDistance(dg->index, &dg->layout, node, vec, g->distfn, &generation);
+	return DiskannNodeDistance(dg->index, &dg->layout, node, vec, g->distfn,
+							   &generation);
 }
 
 /* DiskannGraph callback: a node's out-neighbours and flags */

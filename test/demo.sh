@@ -112,17 +112,7 @@ main() {
 	t0=$(now)
 	omendb_init
 	section "omendb demo: Fashion-MNIST, $ROWS x 784, L2"
-	ensure_packages build dataset
-	setup_test_user
-	check_install_access
-	make_workdir omendb-demo
-	copy_source
-	build_extension
-	# Room for the table and the index build.
-	OMENDB_PG_CONF="shared_buffers = 1GB
-maintenance_work_mem = 2GB
-${OMENDB_PG_CONF:-}"
-	start_cluster
+	own_server omendb-demo
 	load_fashion_mnist "$ROWS"
 	create_knn_helpers
 

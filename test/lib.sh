@@ -1,5 +1,5 @@
-# test/lib.sh: shell helpers shared by test/run.sh, test/demo.sh and
-# test/bench/fashion_mnist.sh.  Source it; it defines functions and a few
+# test/lib.sh: shell helpers shared by test/run.sh, test/demo.sh and the
+# benchmarks test/bench/*.sh.  Source it; it defines functions and a few
 # variables and runs nothing by itself.
 #
 # What the helpers do, in the order the scripts call them:
@@ -10,6 +10,7 @@
 #   copy_source            copy the checkout (tracked + untracked, not ignored)
 #   build_extension        make (as the test user), make install (as root)
 #   start_cluster          initdb + pg_ctl start in the temp dir, stopped on exit
+#   bench_server           for a benchmark: the caller's server, or all of the above
 #
 # Environment overrides:
 #   PG_CONFIG            pg_config to build against (default PostgreSQL 15's)
@@ -31,12 +32,13 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # Seconds since the epoch with fractions, for timings.
 now() { date +%s.%N; }
 
-# elapsed START: seconds since START, one decimal.
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# elapsed START [DECIMALS]: seconds since START, with one decimal or DECIMALS.
+elapsed() { awk -v a="$1" -v b="$(now)" -v d="${2:-1}" 'BEGIN { printf "%." d "f", b - a }'; }
 
 # ---------------------------------------------------------------- set-up
 
-# omendb_init: set REPO_ROOT, PG_CONFIG, PGBIN, USER_PATH.
+# omendb_init: set REPO_ROOT, PG_CONFIG, PGBIN, USER_PATH.  The caller's
+# connection settings are kept in CALLER_PG* (for use_caller_server).
 omendb_init() {
 	REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	if [[ -z "${PG_CONFIG:-}" ]]; then
@@ -55,6 +57,11 @@ omendb_init() {
 	# and nothing from the caller's (possibly root-only) directories.
 	USER_PATH="$PGBIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 	export PG_CONFIG
+	CALLER_PGHOST=${PGHOST:-}
+	CALLER_PGPORT=${PGPORT:-}
+	CALLER_PGUSER=${PGUSER:-}
+	CALLER_PGDATABASE=${PGDATABASE:-}
+	CALLER_PGOPTIONS=${PGOPTIONS:-}
 	# Server settings from the caller's environment must not leak into
 	# the throw-away cluster's clients.
 	unset PGHOST PGPORT PGUSER PGDATABASE PGOPTIONS PGSERVICE PGPASSWORD \
@@ -420,4 +427,182 @@ stop_progress_monitor() {
 	kill "$PROGRESS_PID" 2>/dev/null || true
 	wait "$PROGRESS_PID" 2>/dev/null || true
 	PROGRESS_PID=""
+}
+
+# ---------------------------------------------------------------- benchmarks
+# Used by test/bench/*.sh.  The k-NN helpers work on the tables items and
+# queries and need create_knn_helpers.
+
+# use_caller_server: connect to the server the caller's PG* variables name
+# (omendb must be installed there).
+use_caller_server() {
+	[[ -n $CALLER_PGHOST ]] && export PGHOST=$CALLER_PGHOST
+	[[ -n $CALLER_PGPORT ]] && export PGPORT=$CALLER_PGPORT
+	[[ -n $CALLER_PGUSER ]] && export PGUSER=$CALLER_PGUSER
+	[[ -n $CALLER_PGDATABASE ]] && export PGDATABASE=$CALLER_PGDATABASE
+	[[ -n $CALLER_PGOPTIONS ]] && export PGOPTIONS=$CALLER_PGOPTIONS
+	export PATH="$PGBIN:$PATH"
+	section "using the server at PGHOST=${PGHOST:-default} PGPORT=${PGPORT:-default}"
+	sql1 "SELECT version()" >/dev/null || die "cannot connect"
+	upsql -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS omendb" ||
+		die "omendb is not installed on that server (make install)"
+}
+
+# own_server PREFIX: packages, build, install, and a throw-away cluster
+# with room for the data and the index builds (temp dir PREFIX.XXXXXX).
+own_server() {
+	ensure_packages build dataset
+	setup_test_user
+	check_install_access
+	make_workdir "$1"
+	copy_source
+	build_extension
+	OMENDB_PG_CONF="shared_buffers = 1GB
+maintenance_work_mem = 2GB
+${OMENDB_PG_CONF:-}"
+	start_cluster
+}
+
+# bench_server PREFIX: the caller's server when PGHOST or PGPORT was set,
+# else own_server PREFIX.  Sets BENCH_DIR, test/bench where the clients can
+# read it (the throw-away cluster's run as the test user: the copied
+# sources).
+bench_server() {
+	if [[ -n $CALLER_PGHOST || -n $CALLER_PGPORT ]]; then
+		use_caller_server
+		BENCH_DIR=$REPO_ROOT/test/bench
+	else
+		own_server "$1"
+		BENCH_DIR=$SRCDIR/test/bench
+	fi
+}
+
+# fmt1 X: X with one decimal.  ratio A B: A / B with one decimal.
+fmt1() { awk -v a="$1" 'BEGIN { printf "%.1f", a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
+
+# duration_args: pgbench's -t or -T for one measurement:
+# OMENDB_BENCH_TRANSACTIONS transactions, else OMENDB_BENCH_SECONDS (10).
+duration_args() {
+	if [[ -n ${OMENDB_BENCH_TRANSACTIONS:-} ]]; then
+		echo "-t $OMENDB_BENCH_TRANSACTIONS"
+	else
+		echo "-T ${OMENDB_BENCH_SECONDS:-10}"
+	fi
+}
+
+# pgbench_tps PGOPTIONS ARGS...: pgbench -n ARGS, PGOPTIONS added to the
+# sessions' settings; sets TPS and LAT_MS (average latency in ms).  Any
+# failure, including an aborted client, stops with pgbench's output.
+pgbench_tps() {
+	local opts=$1 out
+	shift
+	if ! out=$(CLIENT_PGOPTIONS="$opts" client pgbench -n "$@" 2>&1); then
+		printf '%s\n' "$out" >&2
+		die "pgbench failed"
+	fi
+	TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
+	LAT_MS=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$out")
+	[[ -n $TPS ]] || {
+		printf '%s\n' "$out" >&2
+		die "no tps in pgbench output"
+	}
+}
+
+# knn_pgbench NQ PGOPTIONS ARGS...: QPS of test/bench/knn_l2.sql, one
+# client, prepared statements, random queries among 1..NQ; ARGS give the
+# duration (-t N or -T S).  Sets TPS and LAT_MS.
+knn_pgbench() {
+	local nq=$1 opts=$2
+	shift 2
+	pgbench_tps "$opts" -M prepared -c 1 -f "$BENCH_DIR/knn_l2.sql" \
+		-D nqueries="$nq" "$@"
+}
+
+# bench_jobs: sessions for the ground truth (OMENDB_BENCH_JOBS, default
+# one per core).
+bench_jobs() { echo "${OMENDB_BENCH_JOBS:-$(nproc)}"; }
+
+# exact_topk TABLE NQ K: (re)create TABLE (qid, ids) holding, for each of
+# queries 1..NQ, the ids of the K rows of items nearest by L2, found by
+# sequential scans in bench_jobs sessions that share out the queries.
+exact_topk() {
+	local table=$1 nq=$2 k=$3 jobs j pid pids=() failed=0
+	jobs=$(bench_jobs)
+	upsql <<-EOF
+		SET client_min_messages = warning;
+		DROP TABLE IF EXISTS $table;
+		CREATE TABLE $table (qid int PRIMARY KEY, ids int[] NOT NULL);
+	EOF
+	for ((j = 0; j < jobs; j++)); do
+		upsql <<-EOF &
+			SET enable_indexscan = off;
+			SET enable_bitmapscan = off;
+			SET max_parallel_workers_per_gather = 0;
+			INSERT INTO $table (qid, ids)
+			SELECT q.id, ARRAY(SELECT i.id FROM items i
+							   ORDER BY i.embedding <-> q.embedding LIMIT $k)
+			FROM queries q
+			WHERE q.id <= $nq AND q.id % $jobs = $j;
+		EOF
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" || failed=1
+	done
+	[[ $failed == 0 ]] || die "ground truth query failed"
+}
+
+# recall_at L GT NQ K: mean recall@K of queries 1..NQ run through knn_run
+# at diskann.query_search_list_size L, against the ids in table GT (as
+# exact_topk makes it), to 4 decimals.
+recall_at() {
+	sql1 "SET diskann.query_search_list_size = $1;
+		SELECT round(avg(recall(r.ids, g.ids))::numeric, 4)
+		FROM knn_run($3, $4) r JOIN $2 g USING (qid)"
+}
+
+# index_scan_used INDEX K [L]: true when the planner answers a k-NN query
+# on items (LIMIT K) with an index scan using INDEX, at
+# diskann.query_search_list_size L if given.
+index_scan_used() {
+	local set="" plan
+	[[ -n ${3:-} ]] && set="SET diskann.query_search_list_size = $3;"
+	plan=$(sql1 "$set EXPLAIN (COSTS OFF) SELECT id FROM items
+		ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1) LIMIT $2")
+	grep -q "Index Scan using $1" <<<"$plan"
+}
+
+# sweep_point INDEX L GT NQ K: one point of a sweep of
+# diskann.query_search_list_size: POINT_RECALL, recall_at L over NQ
+# queries; TPS and LAT_MS, knn_pgbench for duration_args; POINT_PLAN,
+# "index", or "NO-INDEX" (with a warning) when the planner does not use
+# INDEX at L.
+sweep_point() {
+	local index=$1 l=$2 gt=$3 nq=$4 k=$5
+	POINT_PLAN=index
+	if ! index_scan_used "$index" "$k" "$l"; then
+		POINT_PLAN=NO-INDEX
+		note "WARNING: the planner does not use $index at this setting"
+	fi
+	POINT_RECALL=$(recall_at "$l" "$gt" "$nq" "$k")
+	# shellcheck disable=SC2046
+	knn_pgbench "$nq" "-c diskann.query_search_list_size=$l" $(duration_args)
+}
+
+# create_diskann INDEX TABLE: CREATE INDEX INDEX ON TABLE USING diskann
+# (embedding vector_l2_ops), WITH (OMENDB_INDEX_WITH) if set, under
+# maintenance_work_mem OMENDB_MAINTENANCE_WORK_MEM (default 2GB), showing
+# progress; BUILD_S is its time in seconds.
+create_diskann() {
+	local with="" t0
+	[[ -n ${OMENDB_INDEX_WITH:-} ]] && with="WITH ($OMENDB_INDEX_WITH)"
+	start_progress_monitor
+	t0=$(now)
+	upsql <<-EOF
+		SET maintenance_work_mem = '${OMENDB_MAINTENANCE_WORK_MEM:-2GB}';
+		CREATE INDEX $1 ON $2 USING diskann (embedding vector_l2_ops) $with;
+	EOF
+	BUILD_S=$(elapsed "$t0")
+	stop_progress_monitor
 }
