@@ -100,6 +100,7 @@ sub compare
 	}
 }
 
+$primary->wait_for_catchup($standby);
 like($standby->safe_psql('postgres', qq{
 	SET enable_seqscan = off;
 	EXPLAIN (COSTS OFF)
