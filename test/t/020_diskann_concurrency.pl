@@ -4,8 +4,9 @@
 # seconds:
 #   - 4 clients writing: single-row INSERTs mostly, and now and then a
 #     10-row INSERT, an INSERT ... ON CONFLICT that replaces the vector of
-#     an existing row, an UPDATE of the vector column, an INSERT that rolls
-#     back, and a DELETE of a random run of ids (so VACUUM has work);
+#     an existing row (the id of a row that exists, never one the sequence
+#     may still hand out), an UPDATE of the vector column, an INSERT that
+#     rolls back, and a DELETE of a random run of ids (so VACUUM has work);
 #   - 2 clients querying ORDER BY embedding <-> random vector LIMIT 10
 #     through the index, each query checked to return 10 rows;
 #   - 1 client running VACUUM (INDEX_CLEANUP on) in a loop.
@@ -94,7 +95,8 @@ UPDATE items SET embedding = $vec
 WHERE id = (SELECT (random() * max(id))::bigint FROM items);
 \\elif :r <= 70
 INSERT INTO items (id, embedding)
-SELECT (random() * max(id))::bigint, $vec FROM items
+SELECT id, $vec FROM items
+WHERE id >= (SELECT (random() * max(id))::bigint FROM items) ORDER BY id LIMIT 1
 ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding;
 \\elif :r <= 90
 BEGIN;
