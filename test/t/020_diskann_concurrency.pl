@@ -46,7 +46,7 @@ sub verify_ok
 	return $n == 0;
 }
 
-my $SECONDS = $ENV{OMENDB_STRESS_SECONDS} || 30;
+my $LOAD_SECONDS = $ENV{OMENDB_STRESS_SECONDS} || 30;
 my $DIM = 24;
 my $INITIAL_ROWS = 3000;
 
@@ -141,7 +141,7 @@ sub start_pgbench
 	my %run = (name => $name, out => '', err => '');
 	my @cmd = (
 		'pgbench', '-n', '-h', $node->host, '-p', $node->port,
-		'-c', $clients, '-j', $clients, '-T', $SECONDS, '-f', $script, 'postgres');
+		'-c', $clients, '-j', $clients, '-T', $LOAD_SECONDS, '-f', $script, 'postgres');
 	$run{harness} = IPC::Run::start(\@cmd, '<', \undef, '>', \$run{out}, '2>', \$run{err});
 	return \%run;
 }
@@ -150,7 +150,7 @@ my $log_offset = -s $node->logfile;
 my $idx_scans_before = $node->safe_psql('postgres',
 	"SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'items_embedding'");
 
-note("running 4 writers, 2 readers and 1 VACUUM client for $SECONDS s");
+note("running 4 writers, 2 readers and 1 VACUUM client for $LOAD_SECONDS s");
 my @runs = (
 	start_pgbench('writers', 4, $writer),
 	start_pgbench('readers', 2, $reader),
