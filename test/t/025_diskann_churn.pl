@@ -20,27 +20,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# verify_ok NODE INDEX LABEL: diskann_verify finds no problem in INDEX; if
-# it does, count them by kind and show the first 20
-sub verify_ok
-{
-	my ($node, $index, $label) = @_;
-	my @problems = grep { length } split /\n/,
-	  $node->safe_psql('postgres', "SELECT * FROM diskann_verify('$index')");
-	my $n = scalar @problems;
-	my %kinds;
-	foreach my $p (@problems)
-	{
-		(my $kind = $p) =~ s/\d+/N/g;
-		$kinds{$kind}++;
-	}
-	splice(@problems, 20) if $n > 20;
-	is($n, 0, $label)
-	  or diag("diskann_verify reports $n problems:\n"
-		  . join("\n", map { "$kinds{$_} x $_" } sort keys %kinds)
-		  . "\nthe first:\n" . join("\n", @problems));
-	return $n == 0;
-}
+use DiskannTest;
 
 my $DIM = 32;
 my $ROWS = 5000;
