@@ -413,11 +413,12 @@ RobustPrune(DiskannGraph *g, DiskannNode p, DiskannCandidate *pool, int n,
 	}
 
 	/*
-	 * Room left: fill it with the copies the R/2 cap passed over rather than
-	 * leave it empty (among many copies of one vector, a list cut to R/2
-	 * strands the copies it drops).
+	 * Room left: in a graph in pages, fill it with the copies the R/2 cap
+	 * passed over rather than leave it empty: among many copies of one
+	 * vector, an insert's prune that cuts a list to R/2 strands the copies
+	 * it drops.  (A build repairs reachability at its end instead.)
 	 */
-	for (int i = 0; i < n && nout < R; i++)
+	for (int i = 0; g->sparse_visited && i < n && nout < R; i++)
 		if (!pruned[i] && g->metric != DISKANN_METRIC_IP && pool[i].distance <= copy_distance)
 			out[nout++] = pool[i].node;
 	return nout;
