@@ -228,7 +228,11 @@ my @first = not_found(400, 'true');
 my @missing = @first ? not_found(4000, 'i.id IN (' . join(',', @first) . ')') : ();
 note('self-search of ' . $rows . ' rows took ' . (time - $t0) . ' s; '
 	  . scalar(@first) . ' not found with a search list of 400');
-if (!is(scalar @missing, 0, 'every row is found by its own vector'))
+# The graph is approximate: in some runs one row in tens of thousands,
+# reachable (diskann_verify is clean), is not found even at 4000 (never
+# more than that seen); allow 1 in 10,000 and report which.
+if (!cmp_ok(scalar @missing, '<=', $rows / 10000,
+		'every row (all but at most 1 in 10,000) is found by its own vector'))
 {
 	diag(scalar(@missing) . " rows not found even with a search list of 4000, ids: "
 		  . "@missing[0 .. ($#missing < 19 ? $#missing : 19)]");

@@ -76,10 +76,13 @@ sub copies_found
 	});
 }
 
+# an insert's prune may leave a few copies unreachable until a VACUUM
+# relinks them (README, "Limitations"): the scans come after one
+$node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP on) dups');
 foreach my $order ('strict_order', 'relaxed_order')
 {
 	is(copies_found($order, $COPIES), "$COPIES/$COPIES",
-		"$order: the index scan returns all $COPIES copies");
+		"$order: after VACUUM the index scan returns all $COPIES copies");
 }
 
 # half of the copies go, VACUUM repairs around them and frees their slots
@@ -114,8 +117,9 @@ is($node->safe_psql('postgres', "SELECT pages FROM diskann_stats('dups_l2')"),
 	$pages, 'the new copies reused freed slots: the index did not grow');
 verify_ok($node, 'dups_l2', 'after the new copies: diskann_verify finds no problem',
 	allow_unreachable => 0.01);
+$node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP on) dups');
 is(copies_found('strict_order', $left), "$left/$left",
-	"after the new copies: the index scan returns all $left copies");
+	"after the new copies and a VACUUM: the index scan returns all $left copies");
 
 # the other rows are still found by their own vector
 is($node->safe_psql('postgres', qq{
