@@ -543,8 +543,11 @@ AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p, bool prune)
 		}
 		if (g->update_neighbors(g, j, nbrs, n, out, nout))
 		{
-			/* the nodes j dropped for p: p takes them over (see LinkNode) */
-			for (int i = 0; i < n; i++)
+			/*
+			 * the nodes j dropped for p: p takes them over (see LinkNode; a
+			 * build repairs reachability at its end instead)
+			 */
+			for (int i = 0; g->sparse_visited && nout <= n && i < n; i++)
 				if (!ListContains(out, nout, nbrs[i]))
 					RecordHandover(s, nbrs[i]);
 			return true;
