@@ -538,7 +538,14 @@ AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p, bool prune)
 		else
 		{
 			nout = PruneList(g, j, nbrs, n, p, out);
-			if (!ListContains(out, nout, p))
+
+			/*
+			 * p did not survive: leave j as it is, unless j's list is in
+			 * the build's slack over R, where the pruned list makes room
+			 * for the next back edges (else every one of them prunes j
+			 * again)
+			 */
+			if (!ListContains(out, nout, p) && n <= g->num_neighbors)
 				return false;
 		}
 		if (g->update_neighbors(g, j, nbrs, n, out, nout))
@@ -550,7 +557,7 @@ AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p, bool prune)
 			for (int i = 0; g->sparse_visited && nout <= n && i < n; i++)
 				if (!ListContains(out, nout, nbrs[i]))
 					RecordHandover(s, nbrs[i]);
-			return true;
+			return ListContains(out, nout, p);
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
