@@ -300,6 +300,14 @@ struct DiskannGraph
 	void	   *scratch;
 };
 
+/* A growable array of node numbers */
+typedef struct DiskannNodeArray
+{
+	DiskannNode *nodes;
+	uint32		n;
+	uint32		cap;
+} DiskannNodeArray;
+
 /* A (node, distance) pair */
 typedef struct DiskannCandidate
 {
@@ -415,6 +423,8 @@ extern void DiskannInsertTuple(Relation index, const DiskannLayout *layout,
 							   DiskannGraph *g, ItemPointer heaptid, const float *vec);
 
 /* diskann_graph.c */
+extern void DiskannNodeArrayInit(DiskannNodeArray *a, uint32 cap);
+extern void DiskannNodeArrayAppend(DiskannNodeArray *a, DiskannNode node);
 extern void DiskannGraphInitScratch(DiskannGraph *g);
 extern int	DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 								DiskannNode skip, DiskannCandidate **visited,

@@ -30,9 +30,7 @@ typedef struct DiskannScratch
 	uint32		hash_size;		/* a power of 2 */
 	uint32		hash_used;
 	DiskannNode watch;			/* node whose in-neighbours a search records */
-	DiskannNode *innbrs;		/* expanded nodes listing watch */
-	int			ninnbrs;
-	int			innbrs_cap;
+	DiskannNodeArray innbrs;	/* expanded nodes listing watch */
 	DiskannCandidate *list;		/* greedy search list, list_cap entries */
 	int			list_cap;
 	DiskannCandidate *visited;	/* expanded nodes of the last search */
@@ -42,9 +40,7 @@ typedef struct DiskannScratch
 	DiskannNode *nbrs;			/* a neighbour list, R entries */
 	DiskannNode *nbrs2;			/* a second one */
 	DiskannNode *nbrs3;			/* a third one */
-	DiskannNode *handover;		/* nodes dropped for the node being linked */
-	int			nhandover;
-	int			handover_cap;
+	DiskannNodeArray handover;	/* nodes dropped for the node being linked */
 	float	   *vec1;			/* vector buffers, dimensions floats each */
 	float	   *vec2;
 	bool	   *pruned;
@@ -73,8 +69,7 @@ DiskannGraphInitScratch(DiskannGraph *g)
 	}
 	s->generation = 0;
 	s->watch = DISKANN_INVALID_NODE;
-	s->innbrs_cap = 2 * R + 2;
-	s->innbrs = palloc(sizeof(DiskannNode) * s->innbrs_cap);
+	DiskannNodeArrayInit(&s->innbrs, 2 * R + 2);
 	s->list_cap = L + 1;
 	s->list = palloc(sizeof(DiskannCandidate) * s->list_cap);
 	s->visited_cap = 4 * L;
@@ -85,12 +80,38 @@ DiskannGraphInitScratch(DiskannGraph *g)
 	s->nbrs = palloc(sizeof(DiskannNode) * (R + 1));
 	s->nbrs2 = palloc(sizeof(DiskannNode) * (R + 1));
 	s->nbrs3 = palloc(sizeof(DiskannNode) * (R + 1));
-	s->handover_cap = 2 * R + 2;
-	s->handover = palloc(sizeof(DiskannNode) * s->handover_cap);
-	s->nhandover = 0;
+	DiskannNodeArrayInit(&s->handover, 2 * R + 2);
 	s->vec1 = palloc(sizeof(float) * g->dimensions);
 	s->vec2 = palloc(sizeof(float) * g->dimensions);
 	g->scratch = s;
+}
+
+/*
+ * DiskannNodeArrayInit
+ *		An empty array of node numbers with room for cap, in the current
+ *		memory context (growing keeps it there).
+ */
+void
+DiskannNodeArrayInit(DiskannNodeArray *a, uint32 cap)
+{
+	a->cap = Max(cap, 1);
+	a->n = 0;
+	a->nodes = palloc(sizeof(DiskannNode) * a->cap);
+}
+
+/*
+ * DiskannNodeArrayAppend
+ *		Append node to a, doubling its room when full.
+ */
+void
+DiskannNodeArrayAppend(DiskannNodeArray *a, DiskannNode node)
+{
+	if (a->n == a->cap)
+	{
+		a->cap *= 2;
+		a->nodes = repalloc_huge(a->nodes, sizeof(DiskannNode) * a->cap);
+	}
+	a->nodes[a->n++] = node;
 }
 
 /*
@@ -223,21 +244,6 @@ AddVisited(DiskannScratch *s, int *nvisited, DiskannCandidate *c)
 }
 
 /*
- * RecordInNeighbor
- *		Remember an expanded node whose list holds the watched node.
- */
-static void
-RecordInNeighbor(DiskannScratch *s, DiskannNode node)
-{
-	if (s->ninnbrs >= s->innbrs_cap)
-	{
-		s->innbrs_cap *= 2;
-		s->innbrs = repalloc(s->innbrs, sizeof(DiskannNode) * s->innbrs_cap);
-	}
-	s->innbrs[s->ninnbrs++] = node;
-}
-
-/*
  * DiskannGreedySearch
  *		Vamana's GreedySearch from the entry point towards query with list
  *		size L.  Returns the number of nodes in the final list (closest
@@ -257,7 +263,7 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 
 	*nvisited = 0;
 	*visited = s->visited;
-	s->ninnbrs = 0;
+	s->innbrs.n = 0;
 	if (L + 1 > s->list_cap)
 	{
 		/* a search with a longer list than the graph's (delete repair) */
@@ -290,7 +296,7 @@ DiskannGreedySearch(DiskannGraph *g, const float *query, int L,
 		for (int i = 0; i < n; i++)
 		{
 			if (s->nbrs[i] == s->watch)
-				RecordInNeighbor(s, c->node);
+				DiskannNodeArrayAppend(&s->innbrs, c->node);
 			if (s->nbrs[i] != DISKANN_INVALID_NODE && !TestAndMark(s, s->nbrs[i]))
 				s->nbrs[nnew++] = s->nbrs[i];
 		}
@@ -486,21 +492,6 @@ ListContains(const DiskannNode *list, int n, DiskannNode node)
 }
 
 /*
- * RecordHandover
- *		Remember a node a back edge's prune dropped.
- */
-static void
-RecordHandover(DiskannScratch *s, DiskannNode node)
-{
-	if (s->nhandover >= s->handover_cap)
-	{
-		s->handover_cap *= 2;
-		s->handover = repalloc(s->handover, sizeof(DiskannNode) * s->handover_cap);
-	}
-	s->handover[s->nhandover++] = node;
-}
-
-/*
  * AddBackEdge
  *		Give node j an edge to p.  A list may grow to g->max_degree (slack
  *		over R during an in-memory build); beyond that, j's neighbours plus
@@ -556,7 +547,7 @@ AddBackEdge(DiskannGraph *g, DiskannNode j, DiskannNode p, bool prune)
 			 */
 			for (int i = 0; g->sparse_visited && nout <= n && i < n; i++)
 				if (!ListContains(out, nout, nbrs[i]))
-					RecordHandover(s, nbrs[i]);
+					DiskannNodeArrayAppend(&s->handover, nbrs[i]);
 			return ListContains(out, nout, p);
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -580,7 +571,7 @@ TakeOver(DiskannGraph *g, DiskannNode p)
 {
 	DiskannScratch *s = g->scratch;
 
-	for (int attempt = 0; attempt < UPDATE_ATTEMPTS && s->nhandover > 0; attempt++)
+	for (int attempt = 0; attempt < UPDATE_ATTEMPTS && s->handover.n > 0; attempt++)
 	{
 		int			n = g->get_neighbors(g, p, s->nbrs2, NULL);
 		int			nn = n;
@@ -588,9 +579,9 @@ TakeOver(DiskannGraph *g, DiskannNode p)
 		bool		changed = false;
 
 		memcpy(s->nbrs3, s->nbrs2, sizeof(DiskannNode) * n);
-		for (int i = 0; i < s->nhandover; i++)
+		for (uint32 i = 0; i < s->handover.n; i++)
 		{
-			DiskannNode h = s->handover[i];
+			DiskannNode h = s->handover.nodes[i];
 
 			if (h == p || ListContains(s->nbrs3, nn, h))
 				continue;
@@ -599,7 +590,7 @@ TakeOver(DiskannGraph *g, DiskannNode p)
 			else
 			{
 				while (replace_at >= 0 &&
-					   ListContains(s->handover, s->nhandover, s->nbrs3[replace_at]))
+					   ListContains(s->handover.nodes, s->handover.n, s->nbrs3[replace_at]))
 					replace_at--;
 				if (replace_at < 0)
 					break;
@@ -610,7 +601,7 @@ TakeOver(DiskannGraph *g, DiskannNode p)
 		if (!changed || g->update_neighbors(g, p, s->nbrs2, n, s->nbrs3, nn))
 			break;
 	}
-	s->nhandover = 0;
+	s->handover.n = 0;
 }
 
 /*
@@ -724,7 +715,7 @@ LinkNode(DiskannGraph *g, DiskannNode p, const float *vec,
 			break;
 		n = 0;
 	}
-	s->nhandover = 0;
+	s->handover.n = 0;
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -733,7 +724,7 @@ LinkNode(DiskannGraph *g, DiskannNode p, const float *vec,
 	}
 	if (g->sparse_visited)
 		TakeOver(g, p);
-	s->nhandover = 0;
+	s->handover.n = 0;
 
 	/* every neighbour pruned p away: splice it in, or it is unreachable */
 	if (n > 0 && linked == 0)
@@ -1001,7 +992,7 @@ DiskannRepairDeleted(DiskannGraph *g, DiskannNode p, const float *pvec,
 	DiskannCandidate *cand;
 	int			ncand = 0;
 	DiskannNode *innbrs;
-	int			ninnbrs;
+	uint32		ninnbrs;
 	DiskannNode *outnbrs = palloc(sizeof(DiskannNode) * (g->max_degree + 1));
 	int			nout;
 	DiskannCandidate *close;
@@ -1028,10 +1019,10 @@ DiskannRepairDeleted(DiskannGraph *g, DiskannNode p, const float *pvec,
 	qsort(cand, ncand, sizeof(DiskannCandidate), CandidateCmp);
 	ncand = Min(ncand, params->candidates);
 
-	innbrs = palloc(sizeof(DiskannNode) * Max(s->ninnbrs, 1));
-	ninnbrs = s->ninnbrs;
-	memcpy(innbrs, s->innbrs, sizeof(DiskannNode) * ninnbrs);
-	for (int i = 0; i < ninnbrs; i++)
+	innbrs = palloc(sizeof(DiskannNode) * Max(s->innbrs.n, 1));
+	ninnbrs = s->innbrs.n;
+	memcpy(innbrs, s->innbrs.nodes, sizeof(DiskannNode) * ninnbrs);
+	for (uint32 i = 0; i < ninnbrs; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		ReplaceEdge(g, innbrs[i], p, cand, ncand, params);

@@ -50,31 +50,6 @@
 #define REPAIR_CANDIDATES			16
 #define REPAIR_EDGES				3
 
-/* Node numbers collected by a pass over the head pages */
-typedef struct NodeList
-{
-	DiskannNode *nodes;
-	uint32		n;
-	uint32		cap;
-} NodeList;
-
-/*
- * NodeListAdd
- *		Append a node number.
- */
-static void
-NodeListAdd(NodeList *list, DiskannNode node)
-{
-	if (list->n == list->cap)
-	{
-		list->cap = Max(64, list->cap * 2);
-		list->nodes = list->nodes ?
-			repalloc_huge(list->nodes, sizeof(DiskannNode) * list->cap) :
-			palloc(sizeof(DiskannNode) * list->cap);
-	}
-	list->nodes[list->n++] = node;
-}
-
 /*
  * MarkDeadOnPage
  *		Mark DELETED the live and new nodes of one head page whose heap
@@ -84,7 +59,7 @@ NodeListAdd(NodeList *list, DiskannNode node)
 static void
 MarkDeadOnPage(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 group,
 			   IndexBulkDeleteCallback callback, void *callback_state,
-			   NodeList *todo, IndexBulkDeleteResult *stats)
+			   DiskannNodeArray *todo, IndexBulkDeleteResult *stats)
 {
 	Relation	index = info->index;
 	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM,
@@ -103,7 +78,7 @@ MarkDeadOnPage(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 group,
 			DiskannNode node = group * layout->heads_per_group + i;
 
 			if (hdr->flags == DISKANN_NODE_DELETED)
-				NodeListAdd(todo, node);
+				DiskannNodeArrayAppend(todo, node);
 			if (!DiskannNodeUsable(hdr->flags) || !callback(&hdr->heaptid, callback_state))
 				continue;
 			if (state == NULL)
@@ -113,7 +88,7 @@ MarkDeadOnPage(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 group,
 				hdr = DiskannPageHead(page, layout, i);
 			}
 			hdr->flags = DISKANN_NODE_DELETED;
-			NodeListAdd(todo, node);
+			DiskannNodeArrayAppend(todo, node);
 			stats->tuples_removed++;
 		}
 	}
@@ -156,7 +131,7 @@ ReplaceEntryPoint(Relation index, const DiskannLayout *layout, DiskannGraph *g)
  */
 static void
 RepairNodes(IndexVacuumInfo *info, const DiskannLayout *layout, DiskannGraph *g,
-			NodeList *todo)
+			DiskannNodeArray *todo)
 {
 	Relation	index = info->index;
 	DiskannRepairParams params;
@@ -224,13 +199,14 @@ diskannbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	Relation	index = info->index;
 	DiskannLayout layout;
 	DiskannGraph *g;
-	NodeList	todo = {0};
+	DiskannNodeArray todo;
 	uint32		ngroups;
 
 	if (stats == NULL)
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
 
 	g = OpenVacuumGraph(index, &layout);
+	DiskannNodeArrayInit(&todo, 64);
 	ngroups = DiskannNumGroups(&layout, RelationGetNumberOfBlocks(index));
 	for (uint32 group = 0; group < ngroups; group++)
 	{
@@ -241,8 +217,8 @@ diskannbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	{
 		ReplaceEntryPoint(index, &layout, g);
 		RepairNodes(info, &layout, g, &todo);
-		pfree(todo.nodes);
 	}
+	pfree(todo.nodes);
 	return stats;
 }
 
