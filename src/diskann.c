@@ -166,9 +166,11 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 /*
  * diskannvalidate
- *		Check an operator class of the diskann AM: ORDER BY operators with
- *		strategy 1 returning float8, and support function 1, a distance
- *		function taking two values of the indexed type.
+ *		Check an operator class of the diskann AM.  A vector class has ORDER
+ *		BY operators with strategy 1 returning float8 and support function
+ *		1, a distance function taking two values of the indexed type.  A
+ *		filter class has search operators with strategies 1 to 7 returning
+ *		boolean, and no support functions.
  */
 static bool
 diskannvalidate(Oid opclassoid)
@@ -211,14 +213,22 @@ diskannvalidate(Oid opclassoid)
 	for (int i = 0; i < oprlist->n_members; i++)
 	{
 		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+		bool		ok;
 
-		if (oprform->amopstrategy != 1 || oprform->amoppurpose != AMOP_ORDER ||
-			!check_amop_signature(oprform->amopopr, FLOAT8OID,
-								  oprform->amoplefttype, oprform->amoprighttype))
+		if (oprform->amoppurpose == AMOP_ORDER)
+			ok = oprform->amopstrategy == 1 &&
+				check_amop_signature(oprform->amopopr, FLOAT8OID,
+									 oprform->amoplefttype, oprform->amoprighttype);
+		else
+			ok = oprform->amopstrategy >= 1 &&
+				oprform->amopstrategy <= DISKANN_MAX_STRATEGY &&
+				check_amop_signature(oprform->amopopr, BOOLOID,
+									 oprform->amoplefttype, oprform->amoprighttype);
+		if (!ok)
 		{
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("operator class \"%s\" of access method diskann contains invalid ORDER BY operator %s",
+					 errmsg("operator class \"%s\" of access method diskann contains invalid operator %s",
 							opclassname, format_operator(oprform->amopopr))));
 			result = false;
 		}
@@ -267,16 +277,16 @@ diskannhandler(PG_FUNCTION_ARGS)
 {
 	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
 
-	amroutine->amstrategies = 0;
+	amroutine->amstrategies = 0;	/* varies: ORDER BY 1, filters 1-7 */
 	amroutine->amsupport = 1;
 	amroutine->amoptsprocnum = 0;
 	amroutine->amcanorder = false;
 	amroutine->amcanorderbyop = true;
 	amroutine->amcanbackward = false;
 	amroutine->amcanunique = false;
-	amroutine->amcanmulticol = false;
+	amroutine->amcanmulticol = true;
 	amroutine->amoptionalkey = true;
-	amroutine->amsearcharray = false;
+	amroutine->amsearcharray = true;
 	amroutine->amsearchnulls = false;
 	amroutine->amstorage = false;
 	amroutine->amclusterable = false;

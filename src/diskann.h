@@ -82,6 +82,42 @@ typedef enum DiskannMetric
 /* In-memory builds let lists grow this much over R before pruning */
 #define DISKANN_BUILD_SLACK				1.3
 
+/*
+ * Filter columns: key columns after the vector column, whose values are
+ * stored with each node so that a scan can evaluate WHERE clauses on them
+ * without visiting the heap (see diskann_filter.c).  Each node's values
+ * form a fixed-size filter record:
+ *
+ *		uint32 null bitmap (bit i: filter column i is NULL)
+ *		per column, in column order: 8 bytes (integers, booleans: the value
+ *		as int64; text: a 64-bit hash), or 16 bytes (int2[] and int4[]: a
+ *		128-bit signature with one bit set per element)
+ *
+ * The record is stored twice: in the node's head (after the neighbour
+ * list), where a pass over head pages reads it, and in the vector slot
+ * (after the generation), where a graph walk reads it together with the
+ * vector.  Both are written once per occupant and never change.
+ */
+#define DISKANN_MAX_FILTERS			8
+
+typedef enum DiskannFilterKind
+{
+	DISKANN_FILTER_INT = 1,		/* smallint, integer, bigint */
+	DISKANN_FILTER_BOOL = 2,
+	DISKANN_FILTER_TEXT = 3,	/* hashed: matches are rechecked */
+	DISKANN_FILTER_INTARRAY = 4 /* int2[], int4[]: signature, rechecked */
+} DiskannFilterKind;
+
+/* Strategy numbers of the filter operator classes */
+#define DISKANN_LESS_STRATEGY			1
+#define DISKANN_LESS_EQUAL_STRATEGY		2
+#define DISKANN_EQUAL_STRATEGY			3
+#define DISKANN_GREATER_EQUAL_STRATEGY	4
+#define DISKANN_GREATER_STRATEGY		5
+#define DISKANN_OVERLAP_STRATEGY		6
+#define DISKANN_CONTAINS_STRATEGY		7
+#define DISKANN_MAX_STRATEGY			7
+
 /* Page opaque data (special space) of every page */
 typedef struct DiskannPageOpaqueData
 {
@@ -127,6 +163,10 @@ typedef struct DiskannMetaPageData
 	uint32		num_live;		/* as of the last build or VACUUM */
 	uint32		num_deleted;
 	uint32		num_free;
+	/* filter columns (zero in indexes made before they existed) */
+	uint16		num_filters;
+	uint16		filter_size;	/* bytes of a node's filter record */
+	uint8		filter_kinds[DISKANN_MAX_FILTERS];	/* DiskannFilterKind */
 } DiskannMetaPageData;
 
 typedef DiskannMetaPageData *DiskannMetaPage;
@@ -211,10 +251,16 @@ typedef struct DiskannLayout
 	uint32		dimensions;
 	DiskannMetric metric;
 	uint16		num_neighbors;
-	uint32		head_size;		/* header + R neighbours */
-	uint32		vector_size;	/* vector header + dim float4s */
+	uint32		head_size;		/* header + R neighbours + filter record */
+	uint32		vector_size;	/* vector header + filter record + floats */
 	uint32		heads_per_group;
 	uint32		pages_per_group;
+	/* filter columns */
+	uint16		num_filters;
+	uint16		filter_size;	/* bytes of the filter record, 0 if none */
+	uint8		filter_kinds[DISKANN_MAX_FILTERS];
+	uint32		filter_offset;	/* of the record within a head */
+	uint32		vector_offset;	/* of the floats within a vector slot */
 } DiskannLayout;
 
 /*
@@ -242,6 +288,9 @@ typedef struct DiskannBackendCache
 	BlockNumber insert_page;	/* head page of the last slot claimed */
 	DiskannRecentBuffers *recent;
 } DiskannBackendCache;
+
+/* A compiled filter: the scan keys on filter columns (diskann_filter.c) */
+typedef struct DiskannFilter DiskannFilter;
 
 /* A node's head as read from its page */
 typedef struct DiskannHead
@@ -370,7 +419,7 @@ extern void DiskannSetMetaCounts(Relation index, uint32 live, uint32 deleted, ui
 
 /* diskann_node.c */
 extern void DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
-							  int num_neighbors);
+							  int num_neighbors, int num_filters, const uint8 *filter_kinds);
 extern void DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta);
 extern BlockNumber DiskannGroupFirstBlock(const DiskannLayout *layout, uint32 group);
 extern uint32 DiskannNumGroups(const DiskannLayout *layout, BlockNumber nblocks);
@@ -395,18 +444,24 @@ extern float DiskannNodeDistance(Relation index, const DiskannLayout *layout,
 extern void DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 								 const DiskannNode *nodes, int n, const float *query,
 								 float (*distfn) (const float *, const float *, int),
-								 float *distances, uint32 *generations);
+								 float *distances, uint32 *generations,
+								 const DiskannFilter *filter, bool *matches);
 extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
 								DiskannNode node, float *out);
+extern void DiskannReadSlotFilter(Relation index, const DiskannLayout *layout,
+								  DiskannNode node, char *record);
+extern char *DiskannHeadFilter(DiskannNodeHeader *hdr, const DiskannLayout *layout);
 extern void DiskannFillGroupImage(const DiskannLayout *layout, char *image);
 extern void DiskannSetFreed(DiskannNodeHeader *hdr, FullTransactionId fxid);
 extern bool DiskannSlotReusable(const DiskannNodeHeader *hdr);
 
 /* diskann_storage.c */
 extern DiskannNode DiskannClaimSlot(Relation index, const DiskannLayout *layout,
-									ItemPointer heaptid, uint32 *generation);
+									ItemPointer heaptid, const char *filter,
+									uint32 *generation);
 extern void DiskannWriteVector(Relation index, const DiskannLayout *layout,
-							   DiskannNode node, uint32 generation, const float *vec);
+							   DiskannNode node, uint32 generation, const float *vec,
+							   const char *filter);
 extern bool DiskannUpdateHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 							  uint32 generation, uint8 expect_flags, uint8 new_flags);
 extern bool DiskannUpdateNeighbors(Relation index, const DiskannLayout *layout,
@@ -420,7 +475,18 @@ extern DiskannGraph *DiskannOpenDiskGraph(Relation index, const DiskannLayout *l
 /* diskann_insert.c */
 extern int	DiskannInsertListSize(DiskannMetaPage meta);
 extern void DiskannInsertTuple(Relation index, const DiskannLayout *layout,
-							   DiskannGraph *g, ItemPointer heaptid, const float *vec);
+							   DiskannGraph *g, ItemPointer heaptid, const float *vec,
+							   const char *filter);
+
+/* diskann_filter.c */
+extern int	DiskannIndexFilterKinds(Relation index, uint8 *kinds);
+extern uint32 DiskannFilterRecordSize(int num_filters, const uint8 *kinds);
+extern void DiskannFormFilterRecord(Relation index, const DiskannLayout *layout,
+									const Datum *values, const bool *isnull, char *record);
+extern DiskannFilter *DiskannCompileFilter(Relation index, const DiskannLayout *layout,
+										   ScanKey keys, int nkeys, bool *recheck);
+extern bool DiskannFilterNeverMatches(const DiskannFilter *filter);
+extern bool DiskannFilterMatches(const DiskannFilter *filter, const char *record);
 
 /* diskann_graph.c */
 extern void DiskannNodeArrayInit(DiskannNodeArray *a, uint32 cap);

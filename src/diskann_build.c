@@ -72,6 +72,7 @@ typedef struct MemGraph
 	DiskannNode *neighbors;		/* capacity x R */
 	uint16	   *degree;			/* capacity */
 	ItemPointerData *tids;		/* capacity */
+	char	   *filters;		/* capacity x filter record size, or NULL */
 	uint32		capacity;
 } MemGraph;
 
@@ -93,6 +94,7 @@ typedef struct DiskannBuildState
 	DiskannGraph *disk;
 
 	float	   *vecbuf;			/* one prepared vector */
+	char	   *filterbuf;		/* its filter record */
 	MemoryContext tmpctx;		/* per-tuple */
 } DiskannBuildState;
 
@@ -273,6 +275,9 @@ MemGraphInit(DiskannBuildState *bs, uint32 capacity)
 										sizeof(uint16) * (size_t) mg->capacity);
 	mg->tids = MemoryContextAllocHuge(CurrentMemoryContext,
 									  sizeof(ItemPointerData) * (size_t) mg->capacity);
+	if (bs->layout.filter_size > 0)
+		mg->filters = MemoryContextAllocHuge(CurrentMemoryContext,
+											 (size_t) bs->layout.filter_size * mg->capacity);
 	mg->g.dimensions = dim;
 	mg->g.num_neighbors = bs->layout.num_neighbors;
 	mg->g.max_degree = R;
@@ -305,6 +310,8 @@ MemGraphGrow(DiskannBuildState *bs)
 	mg->neighbors = repalloc_huge(mg->neighbors, sizeof(DiskannNode) * R * cap);
 	mg->degree = repalloc_huge(mg->degree, sizeof(uint16) * cap);
 	mg->tids = repalloc_huge(mg->tids, sizeof(ItemPointerData) * cap);
+	if (mg->filters)
+		mg->filters = repalloc_huge(mg->filters, (size_t) bs->layout.filter_size * cap);
 	mg->capacity = cap;
 }
 
@@ -666,7 +673,14 @@ WriteGroup(DiskannBuildState *bs, uint32 group, char *image)
 		memcpy(DiskannHeadNeighbors(hdr), mg->neighbors + (size_t) n * mg->g.max_degree,
 			   sizeof(DiskannNode) * deg);
 		((DiskannVectorHeader *) vslot)->generation = 1;
-		memcpy(vslot + sizeof(DiskannVectorHeader),
+		if (mg->filters)
+		{
+			const char *rec = mg->filters + (size_t) n * layout->filter_size;
+
+			memcpy(DiskannHeadFilter(hdr, layout), rec, layout->filter_size);
+			memcpy(vslot + sizeof(DiskannVectorHeader), rec, layout->filter_size);
+		}
+		memcpy(vslot + layout->vector_offset,
 			   mg->vectors + (size_t) n * layout->dimensions,
 			   sizeof(float) * layout->dimensions);
 	}
@@ -741,6 +755,9 @@ SwitchToDisk(DiskannBuildState *bs)
 	pfree(mg->neighbors);
 	pfree(mg->degree);
 	pfree(mg->tids);
+	if (mg->filters)
+		pfree(mg->filters);
+	mg->filters = NULL;
 	if (mg->copy_raw)
 		pfree(mg->copy_raw);
 	mg->vectors = NULL;
@@ -757,7 +774,7 @@ SwitchToDisk(DiskannBuildState *bs)
 static void
 DiskInsert(DiskannBuildState *bs, ItemPointer tid, const float *vec)
 {
-	DiskannInsertTuple(bs->index, &bs->layout, bs->disk, tid, vec);
+	DiskannInsertTuple(bs->index, &bs->layout, bs->disk, tid, vec, bs->filterbuf);
 }
 
 /*
@@ -785,6 +802,8 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %d dimensions, not %d", bs->layout.dimensions, v->dim)));
 	ok = DiskannPrepareVector(bs->layout.metric, v->x, bs->vecbuf, v->dim);
+	if (ok)
+		DiskannFormFilterRecord(index, &bs->layout, values, isnull, bs->filterbuf);
 	MemoryContextSwitchTo(oldctx);
 	MemoryContextReset(bs->tmpctx);
 	if (!ok)
@@ -805,6 +824,9 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values,
 		memcpy(mg->vectors + (size_t) n * bs->layout.dimensions, bs->vecbuf,
 			   sizeof(float) * bs->layout.dimensions);
 		mg->tids[n] = *tid;
+		if (mg->filters)
+			memcpy(mg->filters + (size_t) n * bs->layout.filter_size, bs->filterbuf,
+				   bs->layout.filter_size);
 		mg->degree[n] = 0;
 		mg->g.num_nodes++;
 	}
@@ -845,6 +867,8 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 {
 	int			R = DiskannGetNumNeighbors(index);
 	size_t		per_node;
+	uint8		kinds[DISKANN_MAX_FILTERS];
+	int			nfilters;
 
 	memset(bs, 0, sizeof(DiskannBuildState));
 	bs->heap = heap;
@@ -857,7 +881,9 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 				 errmsg("search_list_size must be greater than or equal to num_neighbors"),
 				 errdetail("search_list_size is %d, num_neighbors is %d.",
 						   bs->search_list_size, R)));
-	DiskannInitLayout(&bs->layout, GetIndexDimensions(index), DiskannGetMetric(index), R);
+	nfilters = DiskannIndexFilterKinds(index, kinds);
+	DiskannInitLayout(&bs->layout, GetIndexDimensions(index), DiskannGetMetric(index), R,
+					  nfilters, kinds);
 
 	/*
 	 * vector and its SQ8 copy, edges, degree, TID and visited mark (a half
@@ -865,12 +891,14 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 	 */
 	per_node = (sizeof(float) + sizeof(OmenSq8)) * bs->layout.dimensions +
 		sizeof(DiskannNode) * MemGraphMaxDegree(R) +
-		sizeof(uint16) + sizeof(ItemPointerData) + sizeof(uint32);
+		sizeof(uint16) + sizeof(ItemPointerData) + sizeof(uint32) +
+		bs->layout.filter_size;
 	bs->per_node = per_node;
 	bs->max_in_memory = (uint32) Min((size_t) maintenance_work_mem * 1024 / per_node,
 									 (size_t) PG_UINT32_MAX - 1);
 	bs->max_in_memory = Max(bs->max_in_memory, 2);
 	bs->vecbuf = palloc(sizeof(float) * bs->layout.dimensions);
+	bs->filterbuf = palloc0(Max(bs->layout.filter_size, 1));
 	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "diskann build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
 }

@@ -23,25 +23,26 @@ typedef struct DiskannInsertState
 	DiskannLayout layout;
 	DiskannGraph *graph;
 	float	   *vec;			/* the prepared vector */
+	char	   *filter;			/* its filter record */
 	MemoryContext tmpctx;		/* reset after every tuple */
 } DiskannInsertState;
 
 /*
  * DiskannInsertTuple
- *		Insert heaptid with index-form vector vec into the index through the
- *		on-disk graph g.  Takes no lock across steps (see diskann_storage.c).
+ *		Insert heaptid with index-form vector vec and filter record filter
+ *		into the index through the on-disk graph g.  Takes no lock across steps (see diskann_storage.c).
  */
 void
 DiskannInsertTuple(Relation index, const DiskannLayout *layout, DiskannGraph *g,
-				   ItemPointer heaptid, const float *vec)
+				   ItemPointer heaptid, const float *vec, const char *filter)
 {
 	DiskannMetaPageData meta;
 	DiskannNode node;
 	uint32		generation;
 
 	DiskannReadMeta(index, &meta);
-	node = DiskannClaimSlot(index, layout, heaptid, &generation);
-	DiskannWriteVector(index, layout, node, generation, vec);
+	node = DiskannClaimSlot(index, layout, heaptid, filter, &generation);
+	DiskannWriteVector(index, layout, node, generation, vec, filter);
 
 	if (meta.entry_point == DISKANN_INVALID_NODE)
 	{
@@ -109,6 +110,7 @@ GetInsertState(Relation index, IndexInfo *indexInfo)
 	is->graph = DiskannOpenDiskGraph(index, &is->layout, meta.entry_point,
 									 DiskannInsertListSize(&meta), meta.max_alpha);
 	is->vec = palloc(sizeof(float) * is->layout.dimensions);
+	is->filter = palloc0(Max(is->layout.filter_size, 1));
 	is->tmpctx = AllocSetContextCreate(indexInfo->ii_Context, "diskann insert",
 									   ALLOCSET_DEFAULT_SIZES);
 	indexInfo->ii_AmCache = is;
@@ -118,8 +120,8 @@ GetInsertState(Relation index, IndexInfo *indexInfo)
 
 /*
  * diskanninsert
- *		Insert one heap tuple's vector.  NULLs and, under cosine, zero
- *		vectors are not indexed.
+ *		Insert one heap tuple's vector and filter values.  NULL vectors and,
+ *		under cosine, zero vectors are not indexed.
  */
 bool
 diskanninsert(Relation index, Datum *values, bool *isnull,
@@ -141,7 +143,10 @@ diskanninsert(Relation index, Datum *values, bool *isnull,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %u dimensions, not %d", is->layout.dimensions, v->dim)));
 	if (DiskannPrepareVector(is->layout.metric, v->x, is->vec, v->dim))
-		DiskannInsertTuple(index, &is->layout, is->graph, heap_tid, is->vec);
+	{
+		DiskannFormFilterRecord(index, &is->layout, values, isnull, is->filter);
+		DiskannInsertTuple(index, &is->layout, is->graph, heap_tid, is->vec, is->filter);
+	}
 	MemoryContextSwitchTo(oldctx);
 	MemoryContextReset(is->tmpctx);
 	return false;

@@ -40,6 +40,9 @@ DiskannFillMetaPage(Page page, const DiskannLayout *layout, int search_list_size
 	meta->pages_per_group = layout->pages_per_group;
 	meta->entry_point = entry;
 	meta->num_live = nlive;
+	meta->num_filters = layout->num_filters;
+	meta->filter_size = layout->filter_size;
+	memcpy(meta->filter_kinds, layout->filter_kinds, DISKANN_MAX_FILTERS);
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(DiskannMetaPageData)) - (char *) page;
 }
@@ -64,6 +67,12 @@ CheckMeta(Relation index, DiskannMetaPage m)
 						RelationGetRelationName(index), m->version,
 						DISKANN_LAYOUT_VERSION),
 				 errhint("REINDEX the index.")));
+	if (m->num_filters > DISKANN_MAX_FILTERS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("diskann index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errdetail("It claims %u filter columns.", m->num_filters)));
 }
 
 /*

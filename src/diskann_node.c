@@ -101,17 +101,24 @@ ReadNodeBuffer(Relation index, BlockNumber blkno)
  */
 void
 DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
-				  int num_neighbors)
+				  int num_neighbors, int num_filters, const uint8 *filter_kinds)
 {
 	uint32		node_bytes;
 	uint32		max_heads;
 	double		best_waste = 2.0;
 
+	memset(layout, 0, sizeof(DiskannLayout));
 	layout->dimensions = dimensions;
 	layout->metric = metric;
 	layout->num_neighbors = num_neighbors;
-	layout->head_size = sizeof(DiskannNodeHeader) + sizeof(DiskannNode) * num_neighbors;
-	layout->vector_size = sizeof(DiskannVectorHeader) + sizeof(float) * dimensions;
+	layout->num_filters = num_filters;
+	if (num_filters > 0)
+		memcpy(layout->filter_kinds, filter_kinds, num_filters);
+	layout->filter_size = DiskannFilterRecordSize(num_filters, filter_kinds);
+	layout->filter_offset = sizeof(DiskannNodeHeader) + sizeof(DiskannNode) * num_neighbors;
+	layout->head_size = layout->filter_offset + layout->filter_size;
+	layout->vector_offset = sizeof(DiskannVectorHeader) + layout->filter_size;
+	layout->vector_size = layout->vector_offset + sizeof(float) * dimensions;
 	node_bytes = layout->head_size + layout->vector_size;
 	max_heads = Min(DISKANN_PAGE_DATA_SIZE / layout->head_size, DISKANN_MAX_HEADS_PER_GROUP);
 
@@ -140,6 +147,7 @@ DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
 void
 DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta)
 {
+	memset(layout, 0, sizeof(DiskannLayout));
 	layout->dimensions = meta->dimensions;
 	layout->metric = meta->metric;
 	layout->num_neighbors = meta->num_neighbors;
@@ -147,6 +155,11 @@ DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta)
 	layout->vector_size = meta->vector_size;
 	layout->heads_per_group = meta->heads_per_group;
 	layout->pages_per_group = meta->pages_per_group;
+	layout->num_filters = Min(meta->num_filters, DISKANN_MAX_FILTERS);
+	memcpy(layout->filter_kinds, meta->filter_kinds, layout->num_filters);
+	layout->filter_size = meta->filter_size;
+	layout->filter_offset = sizeof(DiskannNodeHeader) + sizeof(DiskannNode) * layout->num_neighbors;
+	layout->vector_offset = sizeof(DiskannVectorHeader) + layout->filter_size;
 }
 
 /*
@@ -222,6 +235,16 @@ DiskannHeadNeighbors(DiskannNodeHeader *hdr)
 }
 
 /*
+ * DiskannHeadFilter
+ *		The filter record that follows a head's neighbour list.
+ */
+char *
+DiskannHeadFilter(DiskannNodeHeader *hdr, const DiskannLayout *layout)
+{
+	return (char *) hdr + layout->filter_offset;
+}
+
+/*
  * DiskannIsHeadPage
  *		True if page is an initialised head page of a group.
  */
@@ -282,25 +305,26 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 }
 
 /*
- * DiskannNodeDistance
+ * SlotDistance
  *		Distance between node's vector and query (index form), computed on
- *		the buffer pages in place, and the generation stored with the
- *		vector.  Distances are sums over elements, so a vector that
- *		continues on the next page is done piece by piece.  Share-locks
- *		each page touched in turn.
+ *		the buffer pages in place; the generation stored with the vector
+ *		into *generation and, if record is not NULL, its filter record.
+ *		The slot may continue over several pages (so may its filter
+ *		record); distances are sums over elements, so they are computed
+ *		piece by piece.  Share-locks each page touched in turn.
  */
-float
-DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
-					 const float *query,
-					float (*distfn) (const float *, const float *, int),
-					uint32 *generation)
+static float
+SlotDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
+			 const float *query, float (*distfn) (const float *, const float *, int),
+			 uint32 *generation, char *record)
 {
 	BlockNumber blkno;
 	uint32		offset;
+	uint32		prefix = 0;		/* bytes of the slot's header read so far */
+	char		header[sizeof(DiskannVectorHeader) + DISKANN_MAX_FILTERS * 16 + sizeof(uint32)];
 	int			remaining = layout->dimensions;
 	float		sum = 0.0f;
 	float		bias = 0.0f;
-	bool		first = true;
 
 	DiskannVectorPosition(layout, node, &blkno, &offset);
 
@@ -312,19 +336,21 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode nod
 	{
 		Buffer		buf = ReadNodeBuffer(index, blkno);
 		const char *data;
+		uint32		room = DISKANN_PAGE_DATA_SIZE - offset;
 		int			chunk;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		data = PageGetContents(BufferGetPage(buf)) + offset;
-		if (first)
+		if (prefix < layout->vector_offset)
 		{
-			/* the generation never straddles pages (4-byte aligned) */
-			*generation = ((const DiskannVectorHeader *) data)->generation;
-			data += sizeof(DiskannVectorHeader);
-			offset += sizeof(DiskannVectorHeader);
-			first = false;
+			uint32		n = Min(layout->vector_offset - prefix, room);
+
+			memcpy(header + prefix, data, n);
+			prefix += n;
+			data += n;
+			room -= n;
 		}
-		chunk = Min(remaining, (int) ((DISKANN_PAGE_DATA_SIZE - offset) / sizeof(float)));
+		chunk = Min(remaining, (int) (room / sizeof(float)));
 		if (chunk > 0)
 			sum += distfn(query, (const float *) data, chunk) - bias;
 		UnlockReleaseBuffer(buf);
@@ -333,7 +359,24 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode nod
 		offset = 0;
 		blkno++;
 	}
+	*generation = ((DiskannVectorHeader *) header)->generation;
+	if (record)
+		memcpy(record, header + sizeof(DiskannVectorHeader), layout->filter_size);
 	return sum + bias;
+}
+
+/*
+ * DiskannNodeDistance
+ *		Distance between node's vector and query (index form), and the
+ *		generation stored with the vector.
+ */
+float
+DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
+					const float *query,
+					float (*distfn) (const float *, const float *, int),
+					uint32 *generation)
+{
+	return SlotDistance(index, layout, node, query, distfn, generation, NULL);
 }
 
 /*
@@ -343,15 +386,19 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode nod
  *		distance is computed, so the memory latency of the buffer lookups
  *		and of the vectors overlaps instead of adding up.  Pins are held
  *		(no locks) across the batch; each page is share-locked while read.
+ *		With a filter, matches[i] says whether node i's stored filter values
+ *		satisfy it.
  */
 void
 DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 					 const DiskannNode *nodes, int n, const float *query,
 					 float (*distfn) (const float *, const float *, int),
-					 float *distances, uint32 *generations)
+					 float *distances, uint32 *generations,
+					 const DiskannFilter *filter, bool *matches)
 {
 	Buffer		bufs[DISKANN_DISTANCE_BATCH];
 	uint32		offsets[DISKANN_DISTANCE_BATCH];
+	char		record[DISKANN_MAX_FILTERS * 16 + sizeof(uint32)];
 
 	for (int start = 0; start < n; start += DISKANN_DISTANCE_BATCH)
 	{
@@ -371,71 +418,90 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 		for (int i = 0; i < m; i++)
 		{
 			int			k = start + i;
-			uint32		offset = offsets[i] + sizeof(DiskannVectorHeader);
-			int			chunk;
 			const char *data;
 
-			LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
-			data = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
-			generations[k] = ((const DiskannVectorHeader *) data)->generation;
-			chunk = Min((int) layout->dimensions,
-						(int) ((DISKANN_PAGE_DATA_SIZE - offset) / sizeof(float)));
-			if (chunk == (int) layout->dimensions)
+			if (offsets[i] + layout->vector_size > DISKANN_PAGE_DATA_SIZE)
 			{
-				distances[k] = distfn(query, (const float *) (data + sizeof(DiskannVectorHeader)),
-									  chunk);
-				UnlockReleaseBuffer(bufs[i]);
+				/* continues on the next page(s): the general path */
+				ReleaseBuffer(bufs[i]);
+				distances[k] = SlotDistance(index, layout, nodes[k], query, distfn,
+											&generations[k], record);
 			}
 			else
 			{
-				/* continues on the next page(s): the general path */
+				LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+				data = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
+				generations[k] = ((const DiskannVectorHeader *) data)->generation;
+				memcpy(record, data + sizeof(DiskannVectorHeader), layout->filter_size);
+				distances[k] = distfn(query, (const float *) (data + layout->vector_offset),
+									  layout->dimensions);
 				UnlockReleaseBuffer(bufs[i]);
-				distances[k] = DiskannNodeDistance(index, layout, nodes[k], query,
-												   distfn, &generations[k]);
 			}
+			if (matches)
+				matches[k] = DiskannFilterMatches(filter, record);
 		}
+	}
+}
+
+/*
+ * ReadSlot
+ *		Copy len bytes of node's vector slot, from byte from on, into dst
+ *		(the slot may continue over several pages).
+ */
+static void
+ReadSlot(Relation index, const DiskannLayout *layout, DiskannNode node,
+		 uint32 from, uint32 len, char *dst)
+{
+	BlockNumber blkno;
+	uint32		offset;
+	uint32		done = 0;
+
+	DiskannVectorPosition(layout, node, &blkno, &offset);
+	blkno += (offset + from) / DISKANN_PAGE_DATA_SIZE;
+	offset = (offset + from) % DISKANN_PAGE_DATA_SIZE;
+	while (done < len)
+	{
+		Buffer		buf = ReadNodeBuffer(index, blkno);
+		uint32		chunk = Min(len - done, DISKANN_PAGE_DATA_SIZE - offset);
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		memcpy(dst + done, PageGetContents(BufferGetPage(buf)) + offset, chunk);
+		UnlockReleaseBuffer(buf);
+		done += chunk;
+		offset = 0;
+		blkno++;
 	}
 }
 
 /*
  * DiskannReadVector
  *		Copy node's vector into out; returns the generation stored with it.
+ *		The generation is read first and the vector after, page by page;
+ *		a slot is rewritten last page first (DiskannWriteVector), so a
+ *		vector read here belongs to the generation returned or a later one
+ *		that the caller's check against the head rejects.
  */
 uint32
 DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannNode node,
 				  float *out)
 {
-	BlockNumber blkno;
-	uint32		offset;
-	uint32		len = layout->vector_size;
-	char	   *dst = (char *) out;
-	uint32		generation = 0;
-	uint32		done = 0;
+	DiskannVectorHeader vh;
 
-	DiskannVectorPosition(layout, node, &blkno, &offset);
-	while (done < len)
-	{
-		Buffer		buf = ReadNodeBuffer(index, blkno);
-		uint32		chunk = Min(len - done, DISKANN_PAGE_DATA_SIZE - offset);
-		const char *src;
+	ReadSlot(index, layout, node, 0, sizeof(DiskannVectorHeader), (char *) &vh);
+	ReadSlot(index, layout, node, layout->vector_offset,
+			 sizeof(float) * layout->dimensions, (char *) out);
+	return vh.generation;
+}
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		src = PageGetContents(BufferGetPage(buf)) + offset;
-		if (done == 0)
-		{
-			/* the generation never straddles pages (4-byte aligned) */
-			generation = ((const DiskannVectorHeader *) src)->generation;
-			src += sizeof(DiskannVectorHeader);
-			chunk -= sizeof(DiskannVectorHeader);
-			done += sizeof(DiskannVectorHeader);
-		}
-		memcpy(dst + (done - sizeof(DiskannVectorHeader)), src, chunk);
-		done += chunk;
-		UnlockReleaseBuffer(buf);
-		offset = 0;
-		blkno++;
-	}
-	return generation;
+/*
+ * DiskannReadSlotFilter
+ *		Copy the filter record stored in node's vector slot.
+ */
+void
+DiskannReadSlotFilter(Relation index, const DiskannLayout *layout, DiskannNode node,
+					  char *record)
+{
+	ReadSlot(index, layout, node, sizeof(DiskannVectorHeader), layout->filter_size, record);
 }
 
 /*

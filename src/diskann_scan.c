@@ -1,23 +1,47 @@
 /*
  * diskann_scan.c
  *		Index scans: a best-first graph walk that goes on while the
- *		executor keeps asking for rows.
+ *		executor keeps asking for rows, filtered by the scan keys on filter
+ *		columns, and an exact pass that finishes what the walk cannot.
  *
- * The scan keeps a window of the L closest nodes found and not yet
- * returned (L = diskann.query_search_list_size), sorted by distance, and a
- * min-heap of the nodes found that fell out of the window.  It expands the
- * closest unexpanded node of the window (reading its neighbour list and
- * computing the distance of each neighbour not seen before) until every
- * node of the window is expanded: that is Vamana's greedy search.  Then it
- * returns window nodes in distance order.  When the window is used up, the
- * closest L nodes of the heap refill it and the walk goes on, so a filtered
- * query keeps getting rows, up to diskann.max_scan_tuples.
+ * The walk keeps a window of the L closest matching nodes found and not
+ * yet returned (L = diskann.query_search_list_size), sorted by distance,
+ * and a min-heap of the matching nodes found that fell out of the window.
+ * It expands the closest unexpanded node of the window (reading its
+ * neighbour list and, for each neighbour not seen before, its distance to
+ * the query and its stored filter values) until every node of the window
+ * is expanded: that is Vamana's greedy search.  Then it returns window
+ * nodes in distance order.  When the window is used up, the closest L
+ * nodes of the heap refill it and the walk goes on.
  *
- * Under strict_order, a node found later that is closer than a row already
- * returned is not returned (order is kept); relaxed_order returns it.
+ * Filters.  A node matches if its stored filter values satisfy every scan
+ * key (diskann_filter.c); only matching nodes enter the window.  The
+ * non-matching neighbours of an expanded window node are kept as bridges
+ * (a min-heap by distance); a bridge closer than the window's farthest
+ * node is expanded before the window's next node, and adds its matching
+ * neighbours to the window (its non-matching ones are dropped: two hops at
+ * most, as in ACORN).  So the walk crosses regions where matches are
+ * scarce without returning what it crosses.  A filtered walk also starts
+ * from matching nodes sampled from head pages spread over the index
+ * (seeds), besides the entry point, so that matches far from the query
+ * are reached from their own side.  Without scan keys every node matches,
+ * no bridges arise and the walk is the plain one.
  *
- * diskann.max_scan_tuples bounds the nodes a scan expands, deleted ones
- * included, so a mostly deleted index cannot make LIMIT 10 walk it all.
+ * The exact pass.  When the walk has spent about what reading every
+ * matching node would cost (or diskann.max_scan_tuples expansions), or has
+ * nothing left to expand, the scan goes on with an exact pass: it reads
+ * every head page, computes the distance of every live matching node not
+ * returned yet (filter values are in the heads, so non-matching nodes
+ * cost no vector read), sorts them and returns them in order, a bounded
+ * number at a time (work_mem).  A scan whose sampled filter selectivity
+ * makes the exact pass cheaper than a walk starts with it.  So a scan
+ * never ends before it has returned every live matching row: a LIMIT is
+ * never short because of the index.  Rows of an exact pass that follows a
+ * walk may be closer than the walk's last rows (the walk missed them).
+ *
+ * Under strict_order, a node the walk finds later that is closer than a
+ * row already returned is not returned (order is kept); relaxed_order
+ * returns it.
  *
  * Slot reuse: a node's distance is computed when it is found, its heap TID
  * is read when it is expanded, later.  The vector carries the generation
@@ -31,6 +55,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/relscan.h"
 #include "diskann.h"
 #include "miscadmin.h"
@@ -40,6 +66,11 @@
 #include "utils/rel.h"
 #include "vector.h"
 
+/* Head pages a filtered scan samples for seeds and its selectivity */
+#define SCAN_SAMPLE_PAGES		32
+/* Seeds a filtered walk starts from, besides the entry point */
+#define SCAN_MAX_SEEDS			64
+
 /* A node the scan has found */
 typedef struct ScanCandidate
 {
@@ -47,9 +78,26 @@ typedef struct ScanCandidate
 	float		distance;
 	bool		expanded;
 	bool		live;			/* once expanded: may be returned */
+	bool		match;			/* stored filter values satisfy the keys */
 	uint32		generation;		/* of the vector the distance came from */
 	ItemPointerData heaptid;
 } ScanCandidate;
+
+/* A min-heap of candidates by distance */
+typedef struct CandidateHeap
+{
+	ScanCandidate *items;
+	int			len;
+	int			cap;
+} CandidateHeap;
+
+/* A row of the exact pass */
+typedef struct ExactRow
+{
+	float		distance;
+	DiskannNode node;
+	ItemPointerData heaptid;
+} ExactRow;
 
 typedef struct DiskannScanOpaqueData
 {
@@ -60,136 +108,202 @@ typedef struct DiskannScanOpaqueData
 
 	/* per search */
 	bool		started;
-	bool		empty;			/* nothing to return (no query, empty index) */
-	float	   *query;			/* index form */
+	bool		empty;			/* nothing to return */
+	float	   *query;			/* index form; NULL: no order (all at 0) */
+	DiskannFilter *filter;		/* scan keys, NULL if none */
+	bool		recheck;		/* matches must be rechecked */
 	int			L;
 	ScanCandidate *window;		/* sorted, entries [head, head + len) */
 	int			head;
 	int			len;
-	ScanCandidate *heap;		/* min-heap by distance */
-	int			heaplen;
-	int			heapcap;
-	uint64	   *seen;			/* bitmap by node number */
-	uint32		seen_nodes;		/* bits in seen */
+	CandidateHeap heap;			/* matching nodes out of the window */
+	CandidateHeap bridges;		/* non-matching nodes to cross */
+	uint64	   *seen;			/* bitmap by node number: found */
+	uint64	   *dropped;		/* known not to match (found by a bridge) */
+	uint64	   *returned;		/* returned to the executor */
+	uint32		map_nodes;		/* bits in each bitmap */
 	DiskannNode *nbrs;			/* a node's neighbour list */
 	float	   *dists;			/* their distances */
 	uint32	   *generations;	/* and vector generations */
+	bool	   *matches;		/* and whether they match */
 	float		last_distance;
-	int64		returned;
+	int64		walk_budget;	/* expansions before the exact pass */
+
+	/* the exact pass */
+	bool		exact;			/* walking is over */
+	ExactRow   *rows;			/* this round's rows, sorted */
+	int			nrows;
+	int			nextrow;
+	bool		more_rounds;	/* rows beyond this round's remain */
+	ExactRow	cursor;			/* last row of the previous round */
+	int			max_rows;		/* rows a round may hold */
+
+	/* statistics, for the DEBUG line */
+	int64		returned_rows;
 	int64		examined;		/* nodes expanded */
+	int64		bridges_expanded;
 	int64		distances;		/* distances computed */
+	int64		matched;		/* nodes found that matched the filter */
+	int64		exact_rounds;
+	int64		exact_distances;
+	double		est_selectivity;	/* sampled, -1 if not sampled */
 } DiskannScanOpaqueData;
 
 typedef DiskannScanOpaqueData *DiskannScanOpaque;
 
 /*
- * SeenTestAndSet
- *		True if node was found before in this search; marks it found.
+ * GrowMaps
+ *		Make the node bitmaps cover node.
+ */
+static void
+GrowMaps(DiskannScanOpaque so, DiskannNode node)
+{
+	uint32		nwords = so->map_nodes / 64;
+	uint32		newnodes = Max(node + 1, so->map_nodes * 2);
+	uint32		newwords = (newnodes + 63) / 64;
+	uint64	  **maps[] = {&so->seen, &so->dropped, &so->returned};
+
+	for (int i = 0; i < lengthof(maps); i++)
+	{
+		*maps[i] = repalloc_huge(*maps[i], sizeof(uint64) * newwords);
+		memset(*maps[i] + nwords, 0, sizeof(uint64) * (newwords - nwords));
+	}
+	so->map_nodes = newwords * 64;
+}
+
+/*
+ * MapTestAndSet
+ *		True if node's bit is set in map (one of so's bitmaps); sets it.
  */
 static bool
-SeenTestAndSet(DiskannScanOpaque so, DiskannNode node)
+MapTestAndSet(DiskannScanOpaque so, uint64 **map, DiskannNode node)
 {
-	uint64		bit;
+	uint64		bit = UINT64CONST(1) << (node % 64);
 
-	if (node >= so->seen_nodes)
-	{
-		uint32		nwords = (so->seen_nodes + 63) / 64;
-		uint32		newnodes = Max(node + 1, so->seen_nodes * 2);
-		uint32		newwords = (newnodes + 63) / 64;
-
-		so->seen = repalloc(so->seen, sizeof(uint64) * newwords);
-		memset(so->seen + nwords, 0, sizeof(uint64) * (newwords - nwords));
-		so->seen_nodes = newwords * 64;
-	}
-	bit = UINT64CONST(1) << (node % 64);
-	if (so->seen[node / 64] & bit)
+	if (node >= so->map_nodes)
+		GrowMaps(so, node);
+	if ((*map)[node / 64] & bit)
 		return true;
-	so->seen[node / 64] |= bit;
+	(*map)[node / 64] |= bit;
 	return false;
 }
 
 /*
- * HeapPush
- *		Add a candidate to the overflow min-heap.
+ * MapTest
+ *		True if node's bit is set in map.
+ */
+static bool
+MapTest(DiskannScanOpaque so, uint64 *map, DiskannNode node)
+{
+	return node < so->map_nodes && (map[node / 64] & (UINT64CONST(1) << (node % 64))) != 0;
+}
+
+/*
+ * HeapInit
+ *		An empty candidate heap.
  */
 static void
-HeapPush(DiskannScanOpaque so, const ScanCandidate *c)
+HeapInit(CandidateHeap *h, int cap)
+{
+	h->items = palloc(sizeof(ScanCandidate) * cap);
+	h->len = 0;
+	h->cap = cap;
+}
+
+/*
+ * HeapPush
+ *		Add a candidate to a min-heap.
+ */
+static void
+HeapPush(CandidateHeap *h, const ScanCandidate *c)
 {
 	int			i;
 
-	if (so->heaplen == so->heapcap)
+	if (h->len == h->cap)
 	{
-		so->heapcap *= 2;
-		so->heap = repalloc_huge(so->heap, sizeof(ScanCandidate) * so->heapcap);
+		h->cap *= 2;
+		h->items = repalloc_huge(h->items, sizeof(ScanCandidate) * h->cap);
 	}
-	i = so->heaplen++;
+	i = h->len++;
 	while (i > 0)
 	{
 		int			parent = (i - 1) / 2;
 
-		if (so->heap[parent].distance <= c->distance)
+		if (h->items[parent].distance <= c->distance)
 			break;
-		so->heap[i] = so->heap[parent];
+		h->items[i] = h->items[parent];
 		i = parent;
 	}
-	so->heap[i] = *c;
+	h->items[i] = *c;
 }
 
 /*
  * HeapPop
- *		Remove the closest candidate from the overflow min-heap into *c.
+ *		Remove the closest candidate from a min-heap into *c.
  */
 static void
-HeapPop(DiskannScanOpaque so, ScanCandidate *c)
+HeapPop(CandidateHeap *h, ScanCandidate *c)
 {
-	ScanCandidate last = so->heap[--so->heaplen];
+	ScanCandidate last = h->items[--h->len];
 	int			i = 0;
 
-	*c = so->heap[0];
+	*c = h->items[0];
 	for (;;)
 	{
 		int			child = 2 * i + 1;
 
-		if (child >= so->heaplen)
+		if (child >= h->len)
 			break;
-		if (child + 1 < so->heaplen && so->heap[child + 1].distance < so->heap[child].distance)
+		if (child + 1 < h->len && h->items[child + 1].distance < h->items[child].distance)
 			child++;
-		if (last.distance <= so->heap[child].distance)
+		if (last.distance <= h->items[child].distance)
 			break;
-		so->heap[i] = so->heap[child];
+		h->items[i] = h->items[child];
 		i = child;
 	}
-	if (so->heaplen > 0)
-		so->heap[i] = last;
+	if (h->len > 0)
+		h->items[i] = last;
 }
 
 /*
- * WindowInsert
- *		Put a newly found node into the window, pushing the farthest entry
- *		to the heap if the window is full (or the new node itself, if it is
- *		farther than all).  Returns its window position or -1.
+ * MakeCandidate
+ *		A found, unexpanded candidate.
  */
-static int
-WindowInsert(DiskannScanOpaque so, DiskannNode node, float distance, uint32 generation)
+static ScanCandidate
+MakeCandidate(DiskannNode node, float distance, uint32 generation, bool match)
 {
 	ScanCandidate c;
-	ScanCandidate *w;
-	int			pos;
 
 	c.node = node;
 	c.distance = distance;
 	c.expanded = false;
 	c.live = false;
+	c.match = match;
 	c.generation = generation;
+	ItemPointerSetInvalid(&c.heaptid);
+	return c;
+}
+
+/*
+ * WindowInsert
+ *		Put a newly found matching node into the window, pushing the
+ *		farthest entry to the heap if the window is full (or the new node
+ *		itself, if it is farther than all).
+ */
+static void
+WindowInsert(DiskannScanOpaque so, const ScanCandidate *c)
+{
+	ScanCandidate *w;
+	int			pos;
 
 	if (so->len == so->L)
 	{
-		if (distance >= so->window[so->head + so->len - 1].distance)
+		if (c->distance >= so->window[so->head + so->len - 1].distance)
 		{
-			HeapPush(so, &c);
-			return -1;
+			HeapPush(&so->heap, c);
+			return;
 		}
-		HeapPush(so, &so->window[so->head + so->len - 1]);
+		HeapPush(&so->heap, &so->window[so->head + so->len - 1]);
 		so->len--;
 	}
 	if (so->head + so->len == so->L)
@@ -199,74 +313,139 @@ WindowInsert(DiskannScanOpaque so, DiskannNode node, float distance, uint32 gene
 	}
 	w = so->window + so->head;
 	pos = so->len;
-	while (pos > 0 && w[pos - 1].distance > distance)
+	while (pos > 0 && w[pos - 1].distance > c->distance)
 		pos--;
 	memmove(&w[pos + 1], &w[pos], sizeof(ScanCandidate) * (so->len - pos));
-	w[pos] = c;
+	w[pos] = *c;
 	so->len++;
-	return pos;
 }
 
 /*
- * ExpandCandidate
- *		Read a node's head, record whether it may be returned (live, and
- *		the occupant whose vector gave its distance) and its heap TID, and
- *		put each neighbour not seen before into the window with its
- *		distance to the query.
+ * FindNodes
+ *		Distances and filter matches of n found nodes (so->nbrs[0..n-1])
+ *		into so->dists, so->generations and so->matches.
  */
 static void
-ExpandCandidate(Relation index, DiskannScanOpaque so, int pos)
+FindNodes(Relation index, DiskannScanOpaque so, int n)
 {
-	DiskannNodeHeader hdr;
-	ScanCandidate *c = &so->window[so->head + pos];
-	int			n = 0;
-
-	DiskannReadHead(index, &so->layout, c->node, &hdr, so->nbrs);
-	c->expanded = true;
-	c->live = hdr.flags == DISKANN_NODE_LIVE && hdr.generation == c->generation;
-	c->heaptid = hdr.heaptid;
-	so->examined++;
-
-	/* the neighbours not seen before, then their distances in one batch */
-	for (int i = 0; i < hdr.num_neighbors; i++)
-	{
-		DiskannNode q = so->nbrs[i];
-
-		if (q != DISKANN_INVALID_NODE && !SeenTestAndSet(so, q))
-			so->nbrs[n++] = q;
-	}
 	DiskannNodeDistances(index, &so->layout, so->nbrs, n, so->query, so->distfn,
-						 so->dists, so->generations);
-	for (int i = 0; i < n; i++)
-		WindowInsert(so, so->nbrs[i], so->dists[i], so->generations[i]);
+						 so->dists, so->generations, so->filter, so->matches);
 	so->distances += n;
 }
 
 /*
- * ExpandWindow
- *		Expand window nodes, closest first, until all are expanded or the
- *		scan has expanded diskann.max_scan_tuples nodes.
+ * ExpandNode
+ *		Read a node's head and look at its neighbours not seen before:
+ *		matching ones go into the window; non-matching ones become bridges
+ *		if the node is a window node (self, not NULL), and are dropped
+ *		(remembered as such) if it is a bridge.  A window node is marked
+ *		expanded, with whether it may be returned (live, and the occupant
+ *		whose vector gave its distance) and its heap TID, before any
+ *		neighbour enters the window (which may push it out to the heap).
  */
 static void
+ExpandNode(Relation index, DiskannScanOpaque so, DiskannNode node, ScanCandidate *self)
+{
+	DiskannNodeHeader hdr;
+	bool		from_bridge = (self == NULL);
+	int			n = 0;
+
+	DiskannReadHead(index, &so->layout, node, &hdr, so->nbrs);
+	so->examined++;
+	if (self)
+	{
+		self->expanded = true;
+		self->live = self->match && hdr.flags == DISKANN_NODE_LIVE &&
+			hdr.generation == self->generation;
+		self->heaptid = hdr.heaptid;
+	}
+	for (int i = 0; i < hdr.num_neighbors; i++)
+	{
+		DiskannNode q = so->nbrs[i];
+
+		if (q == DISKANN_INVALID_NODE || MapTest(so, so->seen, q) ||
+			(from_bridge && MapTest(so, so->dropped, q)))
+			continue;
+		so->nbrs[n++] = q;
+	}
+	FindNodes(index, so, n);
+	for (int i = 0; i < n; i++)
+	{
+		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->generations[i],
+										so->matches[i]);
+
+		if (c.match)
+		{
+			MapTestAndSet(so, &so->seen, c.node);
+			so->matched++;
+			WindowInsert(so, &c);
+		}
+		else if (from_bridge)
+			MapTestAndSet(so, &so->dropped, c.node);
+		else
+		{
+			MapTestAndSet(so, &so->seen, c.node);
+			HeapPush(&so->bridges, &c);
+		}
+	}
+}
+
+/*
+ * BridgeUseful
+ *		Should the closest bridge be expanded before window entry pos (-1:
+ *		none left unexpanded)?  Yes if it is closer than that entry and than
+ *		the window's farthest entry, or if the window is empty.
+ */
+static bool
+BridgeUseful(DiskannScanOpaque so, int pos)
+{
+	float		d;
+
+	if (so->bridges.len == 0)
+		return false;
+	d = so->bridges.items[0].distance;
+	if (so->len == 0)
+		return true;
+	if (pos >= 0 && d >= so->window[so->head + pos].distance)
+		return false;
+	return d < so->window[so->head + so->len - 1].distance;
+}
+
+/*
+ * ExpandWindow
+ *		Expand bridges and window nodes, closest first, until every window
+ *		node is expanded and no useful bridge is left.  Returns false if the
+ *		walk's budget ran out first.
+ */
+static bool
 ExpandWindow(Relation index, DiskannScanOpaque so)
 {
 	for (;;)
 	{
 		int			pos = -1;
 
-		if (so->examined >= diskann_max_scan_tuples)
-			return;
-
+		if (so->examined >= so->walk_budget)
+			return false;
 		for (int i = 0; i < so->len; i++)
 			if (!so->window[so->head + i].expanded)
 			{
 				pos = i;
 				break;
 			}
-		if (pos < 0)
-			return;
 		CHECK_FOR_INTERRUPTS();
-		ExpandCandidate(index, so, pos);
+		if (BridgeUseful(so, pos))
+		{
+			ScanCandidate b;
+
+			HeapPop(&so->bridges, &b);
+			ExpandNode(index, so, b.node, NULL);
+			so->bridges_expanded++;
+		}
+		else if (pos >= 0)
+			ExpandNode(index, so, so->window[so->head + pos].node,
+					   &so->window[so->head + pos]);
+		else
+			return true;
 	}
 }
 
@@ -279,67 +458,402 @@ static bool
 RefillWindow(DiskannScanOpaque so)
 {
 	so->head = 0;
-	while (so->len < so->L && so->heaplen > 0)
-		HeapPop(so, &so->window[so->len++]);
+	while (so->len < so->L && so->heap.len > 0)
+		HeapPop(&so->heap, &so->window[so->len++]);
 	return so->len > 0;
 }
 
 /*
+ * ExactRowBefore
+ *		Order of exact-pass rows: by distance, then node number.
+ */
+static bool
+ExactRowBefore(const ExactRow *a, const ExactRow *b)
+{
+	return a->distance < b->distance ||
+		(a->distance == b->distance && a->node < b->node);
+}
+
+/*
+ * ExactRowCompare
+ *		qsort comparator for ExactRowBefore.
+ */
+static int
+ExactRowCompare(const void *a, const void *b)
+{
+	if (ExactRowBefore(a, b))
+		return -1;
+	return ExactRowBefore(b, a) ? 1 : 0;
+}
+
+/*
+ * OfferExactRow
+ *		Keep row if it is among the max_rows first of this round: rows[]
+ *		is a max-heap (by ExactRowBefore) while a round collects.  Sets
+ *		more_rounds if a row is turned away.
+ */
+static void
+OfferExactRow(DiskannScanOpaque so, const ExactRow *row)
+{
+	int			i;
+
+	if (so->nrows == so->max_rows)
+	{
+		so->more_rounds = true;
+		if (!ExactRowBefore(row, &so->rows[0]))
+			return;
+		/* replace the root, sift down */
+		i = 0;
+		for (;;)
+		{
+			int			child = 2 * i + 1;
+
+			if (child >= so->nrows)
+				break;
+			if (child + 1 < so->nrows && ExactRowBefore(&so->rows[child], &so->rows[child + 1]))
+				child++;
+			if (!ExactRowBefore(row, &so->rows[child]))
+				break;
+			so->rows[i] = so->rows[child];
+			i = child;
+		}
+		so->rows[i] = *row;
+		return;
+	}
+	i = so->nrows++;
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (!ExactRowBefore(&so->rows[parent], row))
+			break;
+		so->rows[i] = so->rows[parent];
+		i = parent;
+	}
+	so->rows[i] = *row;
+}
+
+/*
+ * ExactGroup
+ *		Offer the live, matching, not yet returned nodes of one group to the
+ *		exact pass's round.  The heads are copied under the head page's
+ *		share lock; distances are computed after it is released, and a
+ *		node whose vector is of another occupant than its head (the slot
+ *		was reused meanwhile) is left out.
+ */
+static void
+ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
+{
+	const DiskannLayout *layout = &so->layout;
+	BlockNumber blkno = DiskannGroupFirstBlock(layout, group);
+	Buffer		buf = ReadBuffer(index, blkno);
+	Page		page;
+	int			n = 0;
+	uint32	   *headgen = palloc(sizeof(uint32) * layout->heads_per_group);
+	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * layout->heads_per_group);
+	DiskannNode *nodes = palloc(sizeof(DiskannNode) * layout->heads_per_group);
+	float	   *dists = palloc(sizeof(float) * layout->heads_per_group);
+	uint32	   *vgen = palloc(sizeof(uint32) * layout->heads_per_group);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	for (uint32 i = 0; DiskannIsHeadPage(page) && i < layout->heads_per_group; i++)
+	{
+		DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
+		DiskannNode node = group * layout->heads_per_group + i;
+
+		if (hdr->flags != DISKANN_NODE_LIVE || MapTest(so, so->returned, node) ||
+			!DiskannFilterMatches(so->filter, DiskannHeadFilter(hdr, layout)))
+			continue;
+		nodes[n] = node;
+		headgen[n] = hdr->generation;
+		tids[n] = hdr->heaptid;
+		n++;
+	}
+	UnlockReleaseBuffer(buf);
+
+	if (so->query)
+	{
+		DiskannNodeDistances(index, layout, nodes, n, so->query, so->distfn, dists, vgen,
+							 NULL, NULL);
+		so->exact_distances += n;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		ExactRow	row;
+
+		if (so->query && vgen[i] != headgen[i])
+			continue;
+		row.distance = so->query ? dists[i] : 0.0f;
+		row.node = nodes[i];
+		row.heaptid = tids[i];
+		if (!first_round && !ExactRowBefore(&so->cursor, &row))
+			continue;
+		OfferExactRow(so, &row);
+	}
+	pfree(headgen);
+	pfree(tids);
+	pfree(nodes);
+	pfree(dists);
+	pfree(vgen);
+}
+
+/*
+ * ExactRound
+ *		Collect and sort the next round of the exact pass: the first
+ *		max_rows rows after the previous round's last.  Returns false if
+ *		there are none.
+ */
+static bool
+ExactRound(Relation index, DiskannScanOpaque so)
+{
+	uint32		ngroups = DiskannNumGroups(&so->layout, RelationGetNumberOfBlocks(index));
+	bool		first_round = (so->exact_rounds == 0);
+
+	if (so->exact_rounds > 0 && !so->more_rounds)
+		return false;
+	if (so->rows == NULL)
+		so->rows = palloc(sizeof(ExactRow) * so->max_rows);
+	so->nrows = 0;
+	so->nextrow = 0;
+	so->more_rounds = false;
+	for (uint32 group = 0; group < ngroups; group++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ExactGroup(index, so, group, first_round);
+	}
+	qsort(so->rows, so->nrows, sizeof(ExactRow), ExactRowCompare);
+	if (so->nrows > 0)
+		so->cursor = so->rows[so->nrows - 1];
+	so->exact_rounds++;
+	return so->nrows > 0;
+}
+
+/*
+ * ExactNext
+ *		The next row of the exact pass into *row; false when there is none.
+ */
+static bool
+ExactNext(Relation index, DiskannScanOpaque so, ExactRow *row)
+{
+	for (;;)
+	{
+		if (so->nextrow < so->nrows)
+		{
+			*row = so->rows[so->nextrow++];
+			if (MapTest(so, so->returned, row->node))
+				continue;
+			return true;
+		}
+		if (!ExactRound(index, so))
+			return false;
+	}
+}
+
+/*
+ * SampleHeads
+ *		Look at the heads of up to SCAN_SAMPLE_PAGES head pages spread over
+ *		the index: estimate the fraction of live nodes that match the
+ *		filter, and put matching ones (at most SCAN_MAX_SEEDS, spread over
+ *		the pages) into the window as seeds.  Returns the number of groups.
+ */
+static uint32
+SampleHeads(Relation index, DiskannScanOpaque so)
+{
+	const DiskannLayout *layout = &so->layout;
+	uint32		ngroups = DiskannNumGroups(layout, RelationGetNumberOfBlocks(index));
+	uint32		npages = Min(ngroups, SCAN_SAMPLE_PAGES);
+	int			per_page = npages > 0 ? (SCAN_MAX_SEEDS + npages - 1) / npages : 0;
+	uint64		live = 0;
+	uint64		matching = 0;
+	int			n = 0;
+
+	for (uint32 p = 0; p < npages; p++)
+	{
+		uint32		group = (uint32) ((uint64) p * ngroups / npages);
+		Buffer		buf = ReadBuffer(index, DiskannGroupFirstBlock(layout, group));
+		Page		page;
+		int			taken = 0;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (uint32 i = 0; DiskannIsHeadPage(page) && i < layout->heads_per_group; i++)
+		{
+			DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
+			DiskannNode node = group * layout->heads_per_group + i;
+
+			if (hdr->flags != DISKANN_NODE_LIVE)
+				continue;
+			live++;
+			if (!DiskannFilterMatches(so->filter, DiskannHeadFilter(hdr, layout)))
+				continue;
+			matching++;
+			if (taken < per_page && n < layout->num_neighbors &&
+				!MapTestAndSet(so, &so->seen, node))
+			{
+				so->nbrs[n++] = node;
+				taken++;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	so->est_selectivity = live > 0 ? (double) matching / live : 0.0;
+
+	FindNodes(index, so, n);
+	for (int i = 0; i < n; i++)
+	{
+		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->generations[i], true);
+
+		so->matched++;
+		WindowInsert(so, &c);
+	}
+	return ngroups;
+}
+
+/*
+ * PlanWalk
+ *		Set the walk's budget in node expansions: what an exact pass over
+ *		the matching nodes would cost, counted in vector reads (a head page
+ *		per group, a vector per matching node), divided by the vector reads
+ *		an expansion costs (about R / 4 new neighbours), and at most
+ *		diskann.max_scan_tuples.  A filter whose sampled selectivity makes
+ *		the exact pass cheaper than the walk's first L expansions skips the
+ *		walk.
+ */
+static void
+PlanWalk(DiskannScanOpaque so, uint32 ngroups, double selectivity)
+{
+	double		per_expansion = Max(so->layout.num_neighbors / 4, 1);
+	double		nodes = (double) ngroups * so->layout.heads_per_group;
+	double		exact_reads = ngroups + nodes * selectivity;
+	double		walk_reads = so->L * per_expansion / Max(selectivity, 1e-6);
+
+	so->walk_budget = (int64) Min((double) diskann_max_scan_tuples,
+								  exact_reads / per_expansion);
+	so->walk_budget = Max(so->walk_budget, 1);
+	if (so->filter && exact_reads < walk_reads)
+		so->walk_budget = 0;
+}
+
+/*
  * StartSearch
- *		Set up a search for the query in the scan's ORDER BY key.
+ *		Set up a search for the query in the scan's ORDER BY key, with the
+ *		scan's keys as the filter.
  */
 static void
 StartSearch(IndexScanDesc scan)
 {
 	DiskannScanOpaque so = (DiskannScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
 	DiskannMetaPageData meta;
 	ScanKey		key = &scan->orderByData[0];
-	Vector	   *v;
-	float		distance;
-	uint32		generation;
+	uint32		ngroups;
 
 	so->started = true;
 	so->empty = true;
-	DiskannReadMeta(scan->indexRelation, &meta);
+	DiskannReadMeta(index, &meta);
 	DiskannLayoutFromMeta(&so->layout, &meta);
 	so->entry_point = meta.entry_point;
 	so->distfn = DiskannDistanceFunction(so->layout.metric);
-	if (scan->numberOfOrderBys == 0 || (key->sk_flags & SK_ISNULL) ||
-		meta.entry_point == DISKANN_INVALID_NODE)
+	so->filter = DiskannCompileFilter(index, &so->layout, scan->keyData,
+									  scan->numberOfKeys, &so->recheck);
+	if (DiskannFilterNeverMatches(so->filter) || meta.entry_point == DISKANN_INVALID_NODE)
 		return;
 
-	v = DatumGetVector(key->sk_argument);
-	if (v->dim != (int) so->layout.dimensions)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %u and %d",
-						so->layout.dimensions, v->dim)));
-	so->query = palloc(sizeof(float) * v->dim);
-	if (!DiskannPrepareVector(so->layout.metric, v->x, so->query, v->dim))
-		return;					/* zero vector under cosine: no order */
-
-	so->L = diskann_query_search_list_size;
+	so->L = Max(diskann_query_search_list_size, 1);
 	so->window = palloc(sizeof(ScanCandidate) * so->L);
-	so->head = 0;
-	so->len = 0;
-	so->heapcap = 1024;
-	so->heap = palloc(sizeof(ScanCandidate) * so->heapcap);
-	so->heaplen = 0;
-	so->seen_nodes = 8192;
-	so->seen = palloc0(sizeof(uint64) * (so->seen_nodes / 64));
+	HeapInit(&so->heap, 1024);
+	HeapInit(&so->bridges, 1024);
+	so->map_nodes = 8192;
+	so->seen = palloc0(sizeof(uint64) * (so->map_nodes / 64));
+	so->dropped = palloc0(sizeof(uint64) * (so->map_nodes / 64));
+	so->returned = palloc0(sizeof(uint64) * (so->map_nodes / 64));
 	so->nbrs = palloc(sizeof(DiskannNode) * so->layout.num_neighbors);
 	so->dists = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
+	so->matches = palloc(sizeof(bool) * so->layout.num_neighbors);
 	so->last_distance = -get_float4_infinity();
-	so->returned = 0;
-	so->examined = 0;
-	so->distances = 1;
+	so->max_rows = (int) Max(1024, Min((double) work_mem * 1024 / sizeof(ExactRow),
+									   MaxAllocSize / sizeof(ExactRow)));
+	so->est_selectivity = -1;
 	so->empty = false;
 
-	SeenTestAndSet(so, so->entry_point);
-	distance = DiskannNodeDistance(scan->indexRelation, &so->layout, so->entry_point,
-								   so->query, so->distfn, &generation);
-	WindowInsert(so, so->entry_point, distance, generation);
+	/* no order (no ORDER BY, a NULL query, a zero query under cosine) */
+	if (scan->numberOfOrderBys > 0 && !(key->sk_flags & SK_ISNULL))
+	{
+		Vector	   *v = DatumGetVector(key->sk_argument);
+
+		if (v->dim != (int) so->layout.dimensions)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %u and %d",
+							so->layout.dimensions, v->dim)));
+		so->query = palloc(sizeof(float) * v->dim);
+		if (!DiskannPrepareVector(so->layout.metric, v->x, so->query, v->dim))
+			so->query = NULL;
+	}
+	if (so->query == NULL)
+	{
+		so->exact = true;
+		return;
+	}
+
+	/* the entry point, walked through even if it does not match */
+	so->nbrs[0] = so->entry_point;
+	MapTestAndSet(so, &so->seen, so->entry_point);
+	FindNodes(index, so, 1);
+	{
+		ScanCandidate c = MakeCandidate(so->entry_point, so->dists[0], so->generations[0],
+										so->matches[0]);
+
+		WindowInsert(so, &c);
+	}
+
+	if (so->filter)
+	{
+		ngroups = SampleHeads(index, so);
+		PlanWalk(so, ngroups, so->est_selectivity);
+	}
+	else
+		PlanWalk(so, DiskannNumGroups(&so->layout, RelationGetNumberOfBlocks(index)), 1.0);
+	if (so->walk_budget == 0)
+		so->exact = true;
+}
+
+/*
+ * WalkNext
+ *		The next row the walk returns into *c.  Returns false when the walk
+ *		is over (nothing left to expand, or its budget spent).
+ */
+static bool
+WalkNext(Relation index, DiskannScanOpaque so, ScanCandidate *c)
+{
+	for (;;)
+	{
+		if (so->len == 0)
+		{
+			if (!RefillWindow(so) && so->bridges.len == 0)
+				return false;
+			if (diskann_iterative_scan == DISKANN_ITERATIVE_OFF && so->returned_rows > 0)
+				return false;
+		}
+		if (!ExpandWindow(index, so) && so->len > 0 && !so->window[so->head].expanded)
+			return false;
+		if (so->len == 0)
+			continue;			/* bridges found nothing yet */
+		if (!so->window[so->head].expanded)
+			return false;		/* budget spent */
+		*c = so->window[so->head];
+		so->head++;
+		so->len--;
+		if (!c->live)
+			continue;
+		if (diskann_iterative_scan == DISKANN_ITERATIVE_STRICT &&
+			c->distance < so->last_distance)
+			continue;
+		so->last_distance = Max(so->last_distance, c->distance);
+		return true;
+	}
 }
 
 /*
@@ -359,8 +873,22 @@ diskannbeginscan(Relation index, int nkeys, int norderbys)
 }
 
 /*
+ * ResetSearch
+ *		Forget the current search (its memory goes with scanctx).
+ */
+static void
+ResetSearch(DiskannScanOpaque so)
+{
+	MemoryContext scanctx = so->scanctx;
+
+	MemoryContextReset(scanctx);
+	memset(so, 0, sizeof(DiskannScanOpaqueData));
+	so->scanctx = scanctx;
+}
+
+/*
  * diskannrescan
- *		Restart a scan, possibly with a new query vector.
+ *		Restart a scan, possibly with new keys and a new query vector.
  */
 void
 diskannrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
@@ -372,13 +900,13 @@ diskannrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-	MemoryContextReset(so->scanctx);
-	so->started = false;
+	ResetSearch(so);
 }
 
 /*
  * diskanngettuple
- *		Return the next heap TID in distance order.
+ *		Return the next heap TID: the walk's rows in distance order, then
+ *		the exact pass's.
  */
 bool
 diskanngettuple(IndexScanDesc scan, ScanDirection dir)
@@ -386,7 +914,8 @@ diskanngettuple(IndexScanDesc scan, ScanDirection dir)
 	DiskannScanOpaque so = (DiskannScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
 	MemoryContext oldctx;
-	bool		found = false;
+	ItemPointerData tid;
+	DiskannNode node;
 
 	if (!ScanDirectionIsForward(dir))
 		elog(ERROR, "diskann index scans only go forward");
@@ -397,38 +926,49 @@ diskanngettuple(IndexScanDesc scan, ScanDirection dir)
 		StartSearch(scan);
 		pgstat_count_index_scan(index);
 	}
-
-	while (!so->empty && !found)
+	if (so->empty)
+	{
+		MemoryContextSwitchTo(oldctx);
+		return false;
+	}
+	if (!so->exact)
 	{
 		ScanCandidate c;
 
-		if (so->len == 0)
+		if (WalkNext(index, so, &c))
 		{
-			if (diskann_iterative_scan == DISKANN_ITERATIVE_OFF ||
-				!RefillWindow(so))
-				break;
+			node = c.node;
+			tid = c.heaptid;
+			goto found;
 		}
-		ExpandWindow(index, so);
-
-		c = so->window[so->head];
-		if (!c.expanded)
-			break;				/* diskann.max_scan_tuples reached */
-		so->head++;
-		so->len--;
-		if (!c.live)
-			continue;
-		if (diskann_iterative_scan == DISKANN_ITERATIVE_STRICT &&
-			c.distance < so->last_distance)
-			continue;
-		so->last_distance = Max(so->last_distance, c.distance);
-		so->returned++;
-		scan->xs_heaptid = c.heaptid;
-		scan->xs_recheck = false;
-		scan->xs_recheckorderby = false;
-		found = true;
+		if (diskann_iterative_scan == DISKANN_ITERATIVE_OFF)
+		{
+			so->empty = true;
+			MemoryContextSwitchTo(oldctx);
+			return false;
+		}
+		so->exact = true;
 	}
+	{
+		ExactRow	row;
+
+		if (!ExactNext(index, so, &row))
+		{
+			so->empty = true;
+			MemoryContextSwitchTo(oldctx);
+			return false;
+		}
+		node = row.node;
+		tid = row.heaptid;
+	}
+found:
+	MapTestAndSet(so, &so->returned, node);
+	so->returned_rows++;
+	scan->xs_heaptid = tid;
+	scan->xs_recheck = so->recheck;
+	scan->xs_recheckorderby = false;
 	MemoryContextSwitchTo(oldctx);
-	return found;
+	return true;
 }
 
 /*
@@ -440,12 +980,14 @@ diskannendscan(IndexScanDesc scan)
 {
 	DiskannScanOpaque so = (DiskannScanOpaque) scan->opaque;
 
-	if (so->started && !so->empty)
-	{
-		elog(DEBUG1, "diskann scan: returned " INT64_FORMAT " rows, expanded " INT64_FORMAT " nodes",
-			 so->returned, so->examined);
-		elog(DEBUG2, "diskann scan: computed " INT64_FORMAT " distances", so->distances);
-	}
+	if (so->started)
+		elog(DEBUG1, "diskann scan: returned " INT64_FORMAT " rows; walk expanded "
+			 INT64_FORMAT " nodes (" INT64_FORMAT " bridges), found " INT64_FORMAT
+			 " matching; exact pass: " INT64_FORMAT " rounds, " INT64_FORMAT
+			 " distances; sampled selectivity %.4f",
+			 so->returned_rows, so->examined, so->bridges_expanded, so->matched,
+			 so->exact_rounds, so->exact_distances, so->est_selectivity);
+	elog(DEBUG2, "diskann scan: walk computed " INT64_FORMAT " distances", so->distances);
 	MemoryContextDelete(so->scanctx);
 	pfree(so);
 	scan->opaque = NULL;

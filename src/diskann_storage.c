@@ -112,13 +112,14 @@ typedef enum ClaimResult
 
 /*
  * TryClaimOnPage
- *		Claim a reusable slot of group's head page for heaptid: the head
- *		becomes NEW with a new generation and no edges.  *more says whether
- *		more reusable slots remain on the page.
+ *		Claim a reusable slot of group's head page for heaptid with filter
+ *		record filter: the head becomes NEW with a new generation and no
+ *		edges.  *more says whether more reusable slots remain on the page.
  */
 static ClaimResult
 TryClaimOnPage(Relation index, const DiskannLayout *layout, uint32 group,
-			   ItemPointer heaptid, DiskannNode *node, uint32 *generation, bool *more)
+			   ItemPointer heaptid, const char *filter, DiskannNode *node,
+			   uint32 *generation, bool *more)
 {
 	BlockNumber blkno = DiskannGroupFirstBlock(layout, group);
 	Buffer		buf = ReadBuffer(index, blkno);
@@ -155,6 +156,8 @@ TryClaimOnPage(Relation index, const DiskannLayout *layout, uint32 group,
 		hdr->num_neighbors = 0;
 		hdr->generation++;
 		DiskannSetFreed(hdr, InvalidFullTransactionId);
+		if (layout->filter_size > 0)
+			memcpy(DiskannHeadFilter(hdr, layout), filter, layout->filter_size);
 		*generation = hdr->generation;
 		*node = group * layout->heads_per_group + found;
 		GenericXLogFinish(state);
@@ -189,11 +192,12 @@ HeadPageGroup(const DiskannLayout *layout, BlockNumber blkno, uint32 ngroups)
  *		end of the index.  Pages the map offers whose free slots are not
  *		reusable yet (see DiskannSlotReusable) go back into the map.
  *		Returns the node number; *generation gets the new occupant's
- *		generation.
+ *		generation.  filter is the node's filter record (layout->filter_size
+ *		bytes).
  */
 DiskannNode
 DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heaptid,
-				 uint32 *generation)
+				 const char *filter, uint32 *generation)
 {
 	uint32		ngroups = DiskannNumGroups(layout, RelationGetNumberOfBlocks(index));
 	int64		group = HeadPageGroup(layout, DiskannGetBackendCache(index)->insert_page,
@@ -202,7 +206,7 @@ DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heapti
 	bool		more;
 
 	if (group >= 0 &&
-		TryClaimOnPage(index, layout, group, heaptid, &node, generation, &more) == CLAIM_DONE)
+		TryClaimOnPage(index, layout, group, heaptid, filter, &node, generation, &more) == CLAIM_DONE)
 		return node;
 
 	for (int attempt = 0; attempt < CLAIM_FSM_ATTEMPTS; attempt++)
@@ -215,7 +219,7 @@ DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heapti
 		group = HeadPageGroup(layout, blkno, ngroups);
 		if (group < 0)
 			continue;			/* a stale entry */
-		r = TryClaimOnPage(index, layout, group, heaptid, &node, generation, &more);
+		r = TryClaimOnPage(index, layout, group, heaptid, filter, &node, generation, &more);
 		if (r == CLAIM_NOT_YET || (r == CLAIM_DONE && more))
 			AdvertiseFreeHead(index, blkno);
 		if (r == CLAIM_DONE)
@@ -228,7 +232,7 @@ DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heapti
 	{
 		group = ExtendByGroup(index, layout);
 		DiskannGetBackendCache(index)->insert_page = DiskannGroupFirstBlock(layout, group);
-		if (TryClaimOnPage(index, layout, group, heaptid, &node, generation, &more) == CLAIM_DONE)
+		if (TryClaimOnPage(index, layout, group, heaptid, filter, &node, generation, &more) == CLAIM_DONE)
 			return node;
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -236,14 +240,14 @@ DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heapti
 
 /*
  * DiskannWriteVector
- *		Write node's vector slot: generation and vector.  The pages are
+ *		Write node's vector slot: generation, filter record and vector.  The pages are
  *		written last first, one record each, so that a reader, which reads
  *		first to last, that sees the new generation on the first page also
  *		sees the new vector on the pages after it.
  */
 void
 DiskannWriteVector(Relation index, const DiskannLayout *layout, DiskannNode node,
-				   uint32 generation, const float *vec)
+				   uint32 generation, const float *vec, const char *filter)
 {
 	char	   *slot = palloc(layout->vector_size);
 	BlockNumber first;
@@ -251,7 +255,9 @@ DiskannWriteVector(Relation index, const DiskannLayout *layout, DiskannNode node
 	uint32		npages;
 
 	((DiskannVectorHeader *) slot)->generation = generation;
-	memcpy(slot + sizeof(DiskannVectorHeader), vec, sizeof(float) * layout->dimensions);
+	if (layout->filter_size > 0)
+		memcpy(slot + sizeof(DiskannVectorHeader), filter, layout->filter_size);
+	memcpy(slot + layout->vector_offset, vec, sizeof(float) * layout->dimensions);
 	DiskannVectorPosition(layout, node, &first, &offset);
 	npages = (offset + layout->vector_size + DISKANN_PAGE_DATA_SIZE - 1) / DISKANN_PAGE_DATA_SIZE;
 

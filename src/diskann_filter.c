@@ -1,0 +1,467 @@
+/*
+ * diskann_filter.c
+ *		Filter columns: the values a node stores for the key columns after
+ *		the vector column, and evaluating a scan's WHERE clauses on them.
+ *
+ * A filter record (layout in diskann.h) has a fixed size, so variable-size
+ * values are stored in a bounded, lossy form: text as a 64-bit hash of the
+ * value under the column's collation (hashtextextended, which respects
+ * nondeterministic collations), int2[]/int4[] as a 128-bit signature with
+ * the bit of each element set.  A match on such a column is only a
+ * candidate: the scan asks the executor to recheck it (xs_recheck).
+ * Integers and booleans are stored exactly and never need a recheck.
+ *
+ * Everything that knows the record's format is in this file.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "diskann.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/* Seed of the text hash (any fixed value; part of the on-disk format) */
+#define DISKANN_TEXT_HASH_SEED	0x0DA7A1CE
+/* Bits of an array signature */
+#define DISKANN_SIGNATURE_BITS	128
+
+/* One scan key, compiled */
+typedef struct DiskannFilterKey
+{
+	int			column;			/* filter column, 0-based */
+	uint8		kind;			/* DiskannFilterKind */
+	uint16		strategy;
+	int			nvalues;		/* any of these (several for IN lists) */
+	uint64	   *values;			/* int64, hash, or signature (two words) */
+} DiskannFilterKey;
+
+struct DiskannFilter
+{
+	const DiskannLayout *layout;
+	bool		never;			/* a key no row can satisfy (NULL, empty IN) */
+	int			nkeys;
+	DiskannFilterKey *keys;
+	uint32		offsets[DISKANN_MAX_FILTERS];	/* of each value in a record */
+};
+
+/*
+ * KindOfType
+ *		The filter kind of a column type, or 0 if it cannot be a filter
+ *		column.
+ */
+static uint8
+KindOfType(Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			return DISKANN_FILTER_INT;
+		case BOOLOID:
+			return DISKANN_FILTER_BOOL;
+		case TEXTOID:
+			return DISKANN_FILTER_TEXT;
+		case INT2ARRAYOID:
+		case INT4ARRAYOID:
+			return DISKANN_FILTER_INTARRAY;
+		default:
+			return 0;
+	}
+}
+
+/*
+ * KindWidth
+ *		Bytes a value of a filter kind takes in a record.
+ */
+static uint32
+KindWidth(uint8 kind)
+{
+	return kind == DISKANN_FILTER_INTARRAY ? DISKANN_SIGNATURE_BITS / 8 : sizeof(uint64);
+}
+
+/*
+ * DiskannIndexFilterKinds
+ *		The filter columns of a new index, from its operator classes' input
+ *		types: their kinds into kinds[], and how many.  The first column
+ *		must be the vector column; errors for column counts and types the
+ *		index cannot hold.
+ */
+int
+DiskannIndexFilterKinds(Relation index, uint8 *kinds)
+{
+	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
+
+	if (TupleDescAttr(RelationGetDescr(index), 0)->atttypid != index->rd_opcintype[0] ||
+		KindOfType(index->rd_opcintype[0]) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the first column of a diskann index must be the vector column"),
+				 errhint("Put filter columns after the vector column, for example (embedding, category).")));
+	if (nkeys - 1 > DISKANN_MAX_FILTERS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a diskann index can have at most %d filter columns", DISKANN_MAX_FILTERS)));
+	for (int i = 1; i < nkeys; i++)
+	{
+		uint8		kind = KindOfType(index->rd_opcintype[i]);
+
+		if (kind == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("diskann filter columns cannot have type %s",
+							format_type_be(index->rd_opcintype[i])),
+					 errhint("Filter columns may be smallint, integer, bigint, boolean, text, smallint[] or integer[].")));
+		kinds[i - 1] = kind;
+	}
+	return nkeys - 1;
+}
+
+/*
+ * DiskannFilterRecordSize
+ *		Bytes of a filter record (0 without filter columns).
+ */
+uint32
+DiskannFilterRecordSize(int num_filters, const uint8 *kinds)
+{
+	uint32		size = sizeof(uint32);
+
+	if (num_filters == 0)
+		return 0;
+	for (int i = 0; i < num_filters; i++)
+		size += KindWidth(kinds[i]);
+	return size;
+}
+
+/*
+ * FilterOffsets
+ *		Offset of each filter column's value within a record.
+ */
+static void
+FilterOffsets(const DiskannLayout *layout, uint32 *offsets)
+{
+	uint32		off = sizeof(uint32);
+
+	for (int i = 0; i < layout->num_filters; i++)
+	{
+		offsets[i] = off;
+		off += KindWidth(layout->filter_kinds[i]);
+	}
+}
+
+/*
+ * HashText
+ *		The stored form of a text value under a collation.
+ */
+static uint64
+HashText(Datum value, Oid collation)
+{
+	return DatumGetUInt64(DirectFunctionCall2Coll(hashtextextended, collation, value,
+												  Int64GetDatum(DISKANN_TEXT_HASH_SEED)));
+}
+
+/*
+ * IntDatum
+ *		An integer datum of type int2, int4 or int8 as int64.
+ */
+static int64
+IntDatum(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(value);
+		case INT4OID:
+			return DatumGetInt32(value);
+		case INT8OID:
+			return DatumGetInt64(value);
+		default:
+			elog(ERROR, "unexpected integer type %u in diskann filter", type);
+			return 0;			/* keep compiler quiet */
+	}
+}
+
+/*
+ * ArraySignature
+ *		The 128-bit signature of an int2[] or int4[] value into sig[2]:
+ *		one bit per element (NULL elements set none).
+ */
+static void
+ArraySignature(Datum value, uint64 *sig)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(value);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	sig[0] = sig[1] = 0;
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		uint32		bit;
+
+		if (nulls[i])
+			continue;
+		bit = hash_bytes_uint32((uint32) IntDatum(elems[i], elemtype)) % DISKANN_SIGNATURE_BITS;
+		sig[bit / 64] |= UINT64CONST(1) << (bit % 64);
+	}
+	pfree(elems);
+	pfree(nulls);
+}
+
+/*
+ * DiskannFormFilterRecord
+ *		The filter record of an index tuple (values[1..], isnull[1..] are
+ *		the filter columns) into record (layout->filter_size bytes).
+ */
+void
+DiskannFormFilterRecord(Relation index, const DiskannLayout *layout,
+						const Datum *values, const bool *isnull, char *record)
+{
+	uint32		offsets[DISKANN_MAX_FILTERS];
+	uint32		nulls = 0;
+
+	if (layout->num_filters == 0)
+		return;
+	memset(record, 0, layout->filter_size);
+	FilterOffsets(layout, offsets);
+	for (int i = 0; i < layout->num_filters; i++)
+	{
+		Datum		value = values[i + 1];
+		uint64		v[2] = {0, 0};
+
+		if (isnull[i + 1])
+		{
+			nulls |= 1U << i;
+			continue;
+		}
+		switch (layout->filter_kinds[i])
+		{
+			case DISKANN_FILTER_INT:
+				v[0] = (uint64) IntDatum(value, index->rd_opcintype[i + 1]);
+				break;
+			case DISKANN_FILTER_BOOL:
+				v[0] = DatumGetBool(value) ? 1 : 0;
+				break;
+			case DISKANN_FILTER_TEXT:
+				v[0] = HashText(value, index->rd_indcollation[i + 1]);
+				break;
+			case DISKANN_FILTER_INTARRAY:
+				ArraySignature(value, v);
+				break;
+		}
+		memcpy(record + offsets[i], v, KindWidth(layout->filter_kinds[i]));
+	}
+	memcpy(record, &nulls, sizeof(uint32));
+}
+
+/*
+ * KeyValue
+ *		The stored form of one scan key argument for a column into v.
+ */
+static void
+KeyValue(Relation index, const DiskannFilterKey *key, Datum arg, Oid argtype,
+		 Oid collation, uint64 *v)
+{
+	switch (key->kind)
+	{
+		case DISKANN_FILTER_INT:
+			v[0] = (uint64) IntDatum(arg, argtype);
+			break;
+		case DISKANN_FILTER_BOOL:
+			v[0] = DatumGetBool(arg) ? 1 : 0;
+			break;
+		case DISKANN_FILTER_TEXT:
+			v[0] = HashText(arg, collation);
+			break;
+		case DISKANN_FILTER_INTARRAY:
+			ArraySignature(arg, v);
+			break;
+	}
+}
+
+/*
+ * CompileKey
+ *		Fill key from a scan key on a filter column.  Returns false if no
+ *		row can satisfy it.
+ */
+static bool
+CompileKey(Relation index, ScanKey sk, DiskannFilterKey *key)
+{
+	int			col = sk->sk_attno - 2;
+	Oid			argtype = OidIsValid(sk->sk_subtype) ? sk->sk_subtype :
+		index->rd_opcintype[sk->sk_attno - 1];
+	int			words;
+
+	key->column = col;
+	key->strategy = sk->sk_strategy;
+	key->kind = KindOfType(index->rd_opcintype[sk->sk_attno - 1]);
+	words = KindWidth(key->kind) / sizeof(uint64);
+	if (key->strategy < 1 || key->strategy > DISKANN_MAX_STRATEGY)
+		elog(ERROR, "unexpected strategy %d in diskann scan key", key->strategy);
+	if (sk->sk_flags & SK_ISNULL)
+		return false;
+
+	if (sk->sk_flags & SK_SEARCHARRAY)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(sk->sk_argument);
+		Oid			elemtype = ARR_ELEMTYPE(arr);
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+		key->values = palloc(sizeof(uint64) * words * Max(n, 1));
+		key->nvalues = 0;
+		for (int i = 0; i < n; i++)
+			if (!nulls[i])
+				KeyValue(index, key, elems[i], elemtype, sk->sk_collation,
+						 &key->values[words * key->nvalues++]);
+		return key->nvalues > 0;
+	}
+	key->values = palloc(sizeof(uint64) * words);
+	key->nvalues = 1;
+	KeyValue(index, key, sk->sk_argument, argtype, sk->sk_collation, key->values);
+	return true;
+}
+
+/*
+ * DiskannCompileFilter
+ *		Compile a scan's keys (all on filter columns) for
+ *		DiskannFilterMatches, in the current memory context.  Returns NULL
+ *		if there are none; sets *recheck if a match must be rechecked by
+ *		the executor (lossy text or array values).
+ */
+DiskannFilter *
+DiskannCompileFilter(Relation index, const DiskannLayout *layout, ScanKey keys,
+					 int nkeys, bool *recheck)
+{
+	DiskannFilter *filter;
+
+	*recheck = false;
+	if (nkeys == 0)
+		return NULL;
+	filter = palloc0(sizeof(DiskannFilter));
+	filter->layout = layout;
+	filter->keys = palloc0(sizeof(DiskannFilterKey) * nkeys);
+	FilterOffsets(layout, filter->offsets);
+	for (int i = 0; i < nkeys; i++)
+	{
+		DiskannFilterKey *key = &filter->keys[filter->nkeys];
+
+		if (keys[i].sk_attno < 2 || keys[i].sk_attno - 1 > layout->num_filters)
+			elog(ERROR, "unexpected scan key on column %d of diskann index",
+				 keys[i].sk_attno);
+		if (!CompileKey(index, &keys[i], key))
+			filter->never = true;
+		if (key->kind == DISKANN_FILTER_TEXT || key->kind == DISKANN_FILTER_INTARRAY)
+			*recheck = true;
+		filter->nkeys++;
+	}
+	return filter;
+}
+
+/*
+ * DiskannFilterNeverMatches
+ *		True if no row can satisfy the filter.
+ */
+bool
+DiskannFilterNeverMatches(const DiskannFilter *filter)
+{
+	return filter != NULL && filter->never;
+}
+
+/*
+ * KeyMatches
+ *		Does a stored value (one or two words) satisfy a compiled key?
+ */
+static bool
+KeyMatches(const DiskannFilterKey *key, const uint64 *v)
+{
+	for (int i = 0; i < key->nvalues; i++)
+	{
+		bool		ok = false;
+
+		if (key->kind == DISKANN_FILTER_INTARRAY)
+		{
+			const uint64 *q = &key->values[2 * i];
+
+			if (key->strategy == DISKANN_OVERLAP_STRATEGY)
+				ok = ((v[0] & q[0]) | (v[1] & q[1])) != 0;
+			else if (key->strategy == DISKANN_CONTAINS_STRATEGY)
+				ok = (v[0] & q[0]) == q[0] && (v[1] & q[1]) == q[1];
+		}
+		else if (key->kind == DISKANN_FILTER_INT)
+		{
+			int64		a = (int64) v[0];
+			int64		b = (int64) key->values[i];
+
+			switch (key->strategy)
+			{
+				case DISKANN_LESS_STRATEGY:
+					ok = a < b;
+					break;
+				case DISKANN_LESS_EQUAL_STRATEGY:
+					ok = a <= b;
+					break;
+				case DISKANN_EQUAL_STRATEGY:
+					ok = a == b;
+					break;
+				case DISKANN_GREATER_EQUAL_STRATEGY:
+					ok = a >= b;
+					break;
+				case DISKANN_GREATER_STRATEGY:
+					ok = a > b;
+					break;
+			}
+		}
+		else
+			ok = key->strategy == DISKANN_EQUAL_STRATEGY && v[0] == key->values[i];
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * DiskannFilterMatches
+ *		Does a filter record satisfy every key of the filter?  A NULL value
+ *		satisfies none.  A NULL filter matches everything.
+ */
+bool
+DiskannFilterMatches(const DiskannFilter *filter, const char *record)
+{
+	uint32		nulls;
+
+	if (filter == NULL)
+		return true;
+	if (filter->never)
+		return false;
+	memcpy(&nulls, record, sizeof(uint32));
+	for (int i = 0; i < filter->nkeys; i++)
+	{
+		const DiskannFilterKey *key = &filter->keys[i];
+		uint64		v[2];
+
+		if (nulls & (1U << key->column))
+			return false;
+		memcpy(v, record + filter->offsets[key->column],
+			   KindWidth(key->kind));
+		if (!KeyMatches(key, v))
+			return false;
+	}
+	return true;
+}
