@@ -445,7 +445,7 @@ extern void DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 								 const DiskannNode *nodes, int n, const float *query,
 								 float (*distfn) (const float *, const float *, int),
 								 float *distances, uint32 *generations,
-								 const DiskannFilter *filter, bool *matches);
+								 const DiskannFilter *filter, bool *matches, float bound);
 extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
 								DiskannNode node, float *out);
 extern void DiskannReadSlotFilter(Relation index, const DiskannLayout *layout,

@@ -439,7 +439,8 @@ KeyMatches(const DiskannFilterKey *key, const uint64 *v)
 /*
  * DiskannFilterMatches
  *		Does a filter record satisfy every key of the filter?  A NULL value
- *		satisfies none.  A NULL filter matches everything.
+ *		satisfies none.  A NULL filter matches everything.  (Called for
+ *		every node an exact pass looks at: keep it lean.)
  */
 bool
 DiskannFilterMatches(const DiskannFilter *filter, const char *record)
@@ -454,12 +455,24 @@ DiskannFilterMatches(const DiskannFilter *filter, const char *record)
 	for (int i = 0; i < filter->nkeys; i++)
 	{
 		const DiskannFilterKey *key = &filter->keys[i];
+		const char *p = record + filter->offsets[key->column];
 		uint64		v[2];
 
 		if (nulls & (1U << key->column))
 			return false;
-		memcpy(v, record + filter->offsets[key->column],
-			   KindWidth(key->kind));
+		if (key->kind == DISKANN_FILTER_INTARRAY)
+			memcpy(v, p, 2 * sizeof(uint64));
+		else
+		{
+			memcpy(v, p, sizeof(uint64));
+			/* the common case: equality with one value */
+			if (key->nvalues == 1 && key->strategy == DISKANN_EQUAL_STRATEGY)
+			{
+				if (v[0] != key->values[0])
+					return false;
+				continue;
+			}
+		}
 		if (!KeyMatches(key, v))
 			return false;
 	}

@@ -15,12 +15,17 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/transam.h"
 #include "diskann.h"
 #include "storage/bufmgr.h"
 #include "storage/procarray.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+
+/* Elements of a bounded distance computed between checks */
+#define DISKANN_BOUND_CHUNK		128
 
 /*
  * NewRecentBuffers
@@ -380,6 +385,28 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode nod
 }
 
 /*
+ * BoundedDistance
+ *		distfn(a, b, dim), or, if bound is finite, a partial sum above bound
+ *		as soon as one is (computed a piece at a time).
+ */
+static inline float
+BoundedDistance(const float *a, const float *b, int dim,
+				float (*distfn) (const float *, const float *, int), float bound)
+{
+	float		sum = 0.0f;
+
+	if (isinf(bound))
+		return distfn(a, b, dim);
+	for (int i = 0; i < dim; i += DISKANN_BOUND_CHUNK)
+	{
+		sum += distfn(a + i, b + i, Min(DISKANN_BOUND_CHUNK, dim - i));
+		if (sum > bound)
+			break;
+	}
+	return sum;
+}
+
+/*
  * DiskannNodeDistances
  *		DiskannNodeDistance for n nodes at once: all their first vector
  *		pages are pinned and their first cache lines requested before any
@@ -387,14 +414,16 @@ DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode nod
  *		and of the vectors overlaps instead of adding up.  Pins are held
  *		(no locks) across the batch; each page is share-locked while read.
  *		With a filter, matches[i] says whether node i's stored filter values
- *		satisfy it.
+ *		satisfy it.  A finite bound (only for metrics whose partial sums
+ *		only grow: L2, L1) lets a distance stop early, at some value above
+ *		bound, once its partial sum exceeds it.
  */
 void
 DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 					 const DiskannNode *nodes, int n, const float *query,
 					 float (*distfn) (const float *, const float *, int),
 					 float *distances, uint32 *generations,
-					 const DiskannFilter *filter, bool *matches)
+					 const DiskannFilter *filter, bool *matches, float bound)
 {
 	Buffer		bufs[DISKANN_DISTANCE_BATCH];
 	uint32		offsets[DISKANN_DISTANCE_BATCH];
@@ -433,8 +462,8 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 				data = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
 				generations[k] = ((const DiskannVectorHeader *) data)->generation;
 				memcpy(record, data + sizeof(DiskannVectorHeader), layout->filter_size);
-				distances[k] = distfn(query, (const float *) (data + layout->vector_offset),
-									  layout->dimensions);
+				distances[k] = BoundedDistance(query, (const float *) (data + layout->vector_offset),
+											   layout->dimensions, distfn, bound);
 				UnlockReleaseBuffer(bufs[i]);
 			}
 			if (matches)

@@ -70,6 +70,8 @@
 #define SCAN_SAMPLE_PAGES		32
 /* Seeds a filtered walk starts from, besides the entry point */
 #define SCAN_MAX_SEEDS			64
+/* Rows of the exact pass's first round */
+#define SCAN_FIRST_ROUND_ROWS	128
 
 /* A node the scan has found */
 typedef struct ScanCandidate
@@ -137,7 +139,9 @@ typedef struct DiskannScanOpaqueData
 	int			nextrow;
 	bool		more_rounds;	/* rows beyond this round's remain */
 	ExactRow	cursor;			/* last row of the previous round */
-	int			max_rows;		/* rows a round may hold */
+	int			max_rows;		/* rows a round may hold (work_mem) */
+	int			round_rows;		/* rows this round may hold */
+	int			rows_alloc;		/* room in rows */
 
 	/* statistics, for the DEBUG line */
 	int64		returned_rows;
@@ -330,7 +334,8 @@ static void
 FindNodes(Relation index, DiskannScanOpaque so, int n)
 {
 	DiskannNodeDistances(index, &so->layout, so->nbrs, n, so->query, so->distfn,
-						 so->dists, so->generations, so->filter, so->matches);
+						 so->dists, so->generations, so->filter, so->matches,
+						 get_float4_infinity());
 	so->distances += n;
 }
 
@@ -489,7 +494,7 @@ ExactRowCompare(const void *a, const void *b)
 
 /*
  * OfferExactRow
- *		Keep row if it is among the max_rows first of this round: rows[]
+ *		Keep row if it is among the round_rows first of this round: rows[]
  *		is a max-heap (by ExactRowBefore) while a round collects.  Sets
  *		more_rounds if a row is turned away.
  */
@@ -498,7 +503,7 @@ OfferExactRow(DiskannScanOpaque so, const ExactRow *row)
 {
 	int			i;
 
-	if (so->nrows == so->max_rows)
+	if (so->nrows == so->round_rows)
 	{
 		so->more_rounds = true;
 		if (!ExactRowBefore(row, &so->rows[0]))
@@ -546,8 +551,8 @@ static void
 ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 {
 	const DiskannLayout *layout = &so->layout;
-	BlockNumber blkno = DiskannGroupFirstBlock(layout, group);
-	Buffer		buf = ReadBuffer(index, blkno);
+	DiskannNodeHeader *first;
+	Buffer		buf;
 	Page		page;
 	int			n = 0;
 	uint32	   *headgen = palloc(sizeof(uint32) * layout->heads_per_group);
@@ -556,9 +561,10 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 	float	   *dists = palloc(sizeof(float) * layout->heads_per_group);
 	uint32	   *vgen = palloc(sizeof(uint32) * layout->heads_per_group);
 
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	buf = DiskannLockHead(index, layout, group * layout->heads_per_group,
+						  BUFFER_LOCK_SHARE, &first);
 	page = BufferGetPage(buf);
-	for (uint32 i = 0; DiskannIsHeadPage(page) && i < layout->heads_per_group; i++)
+	for (uint32 i = 0; first != NULL && i < layout->heads_per_group; i++)
 	{
 		DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
 		DiskannNode node = group * layout->heads_per_group + i;
@@ -575,8 +581,14 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 
 	if (so->query)
 	{
+		/* a full round's farthest row bounds the distances worth finishing */
+		float		bound = get_float4_infinity();
+
+		if (so->nrows == so->round_rows &&
+			(layout->metric == DISKANN_METRIC_L2 || layout->metric == DISKANN_METRIC_L1))
+			bound = so->rows[0].distance;
 		DiskannNodeDistances(index, layout, nodes, n, so->query, so->distfn, dists, vgen,
-							 NULL, NULL);
+							 NULL, NULL, bound);
 		so->exact_distances += n;
 	}
 	for (int i = 0; i < n; i++)
@@ -602,7 +614,7 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 /*
  * ExactRound
  *		Collect and sort the next round of the exact pass: the first
- *		max_rows rows after the previous round's last.  Returns false if
+ *		round_rows rows after the previous round's last.  Returns false if
  *		there are none.
  */
 static bool
@@ -613,8 +625,19 @@ ExactRound(Relation index, DiskannScanOpaque so)
 
 	if (so->exact_rounds > 0 && !so->more_rounds)
 		return false;
-	if (so->rows == NULL)
-		so->rows = palloc(sizeof(ExactRow) * so->max_rows);
+
+	/*
+	 * Rounds start small (a LIMIT query needs one) and double, up to what
+	 * work_mem holds.
+	 */
+	so->round_rows = so->round_rows == 0 ? Min(SCAN_FIRST_ROUND_ROWS, so->max_rows) :
+		Min(so->round_rows * 2, so->max_rows);
+	if (so->rows == NULL || so->rows_alloc < so->round_rows)
+	{
+		so->rows = so->rows ? repalloc(so->rows, sizeof(ExactRow) * so->round_rows) :
+			palloc(sizeof(ExactRow) * so->round_rows);
+		so->rows_alloc = so->round_rows;
+	}
 	so->nrows = 0;
 	so->nextrow = 0;
 	so->more_rounds = false;
