@@ -124,22 +124,24 @@ FROM (SELECT id FROM dex ORDER BY embedding <-> '[1,1,1,1,1,1,1,1,-1,-1,-1,-1,-1
       LIMIT 100) s;
 RESET diskann.query_search_list_size;
 RESET diskann.iterative_scan;
--- diskann.max_scan_tuples bounds what an iterative scan returns: a filter
--- that keeps one row in ten leaves LIMIT 5 short after 7 index rows
+-- diskann.max_scan_tuples bounds the walk, not the answer: past it the
+-- scan finishes with an exact pass, so a filter that keeps one row in ten
+-- still gets its LIMIT 5 rows
 SET diskann.max_scan_tuples = 7;
 SELECT count(*) AS rows_returned
 FROM (SELECT id FROM dex WHERE id % 10 = 0
       ORDER BY embedding <-> '[1,1,1,1,1,1,1,1,-1,-1,-1,-1,-1,-1,-1,-1]'
       LIMIT 5) s;
--- the same count among the 7 exact nearest rows
+-- and they are the exact answer
+SELECT ARRAY(SELECT id FROM dex WHERE id % 10 = 0
+             ORDER BY embedding <-> '[1,1,1,1,1,1,1,1,-1,-1,-1,-1,-1,-1,-1,-1]'
+             LIMIT 5) AS index_ids \gset
 SET enable_indexscan = off;
-SELECT count(*) AS exact_rows
-FROM (SELECT id FROM dex
-      ORDER BY embedding <-> '[1,1,1,1,1,1,1,1,-1,-1,-1,-1,-1,-1,-1,-1]'
-      LIMIT 7) s
-WHERE id % 10 = 0;
+SELECT ARRAY(SELECT id FROM dex WHERE id % 10 = 0
+             ORDER BY embedding <-> '[1,1,1,1,1,1,1,1,-1,-1,-1,-1,-1,-1,-1,-1]'
+             LIMIT 5) = :'index_ids'::int[] AS same_as_exact;
 RESET enable_indexscan;
--- a LIMIT beyond diskann.max_scan_tuples is not planned as an index scan
+-- so a LIMIT beyond diskann.max_scan_tuples is planned as an index scan too
 EXPLAIN (COSTS OFF)
 SELECT id FROM dex ORDER BY embedding <-> '[1,1,1,1,1,1,1,1,-1,-1,-1,-1,-1,-1,-1,-1]' LIMIT 100;
 RESET diskann.max_scan_tuples;

@@ -70,9 +70,10 @@ RESET enable_indexscan;
 
 -- deleting everything
 DELETE FROM dvac;
--- before VACUUM every node is still in the graph and none may be returned:
--- diskann.max_scan_tuples bounds the nodes a scan expands, deleted ones
--- included
+-- before VACUUM every node is still in the graph and its heap row dead, so
+-- the executor asks for every one: the walk stops after
+-- diskann.max_scan_tuples expansions (deleted nodes included) and the exact
+-- pass returns the rest, once each
 SET enable_seqscan = off;
 SET diskann.max_scan_tuples = 50;
 SET client_min_messages = debug1;

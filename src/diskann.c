@@ -100,10 +100,37 @@ diskannoptions(Datum reloptions, bool validate)
 }
 
 /*
+ * Cost of reading one vector or head that the walk or the exact pass
+ * touches, in the planner's units.  The model assumes the index is in
+ * shared buffers (a walk over an uncached index is random I/O and far
+ * slower, which no LIMIT query should be planned for), so a read is a
+ * buffer access, not a page fetch: charged at ten index tuples, which on
+ * Fashion-MNIST (784 dimensions) puts the planner's choices where the
+ * measured times are (src/README.md, "Cost model").
+ */
+#define DISKANN_READ_COST		(10 * cpu_index_tuple_cost)
+
+/*
  * diskanncostestimate
- *		Estimate an index scan's cost.  The whole graph walk happens before
- *		the first row comes back, so startup cost is total cost.  Without
- *		an ORDER BY the index is useless and priced out.
+ *		Estimate an index scan's cost from the work it does: vector reads
+ *		and distance computations.
+ *
+ *		Startup cost is the walk to its first row: about 1.1 L expansions
+ *		of R / 4 new neighbours each (measured), or, when the filter in the
+ *		index quals is selective enough that the scan starts with its exact
+ *		pass (the same rule as PlanWalk in diskann_scan.c), that pass: a
+ *		head page per group and a vector per matching node.  Run cost is
+ *		returning every row the index quals admit: the walk spends up to
+ *		one exact pass's worth and hands over to the exact pass, whose
+ *		rounds double from DISKANN_EXACT_FIRST_ROUND rows, each a full pass.  The
+ *		planner interpolates between the two for a LIMIT, over the rows left
+ *		after every qual (index quals and filters the executor applies), so
+ *		a selective executor filter makes the index dear and an exact plan
+ *		through another index (a btree on the filter column) wins.
+ *
+ *		Without ORDER BY the index is useless; without a LIMIT (or cursor)
+ *		every row is wanted, which a sort of a sequential scan does
+ *		better: both are priced out.
  */
 static void
 diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -111,23 +138,24 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 					Selectivity *indexSelectivity, double *indexCorrelation,
 					double *indexPages)
 {
-	GenericCosts costs;
-	QualCost	distcost;
-	double		ntuples = path->indexinfo->tuples;
-	double		visited;
-	int			L = diskann_query_search_list_size;
-	int			R;
+	IndexOptInfo *info = path->indexinfo;
+	double		ntuples = Max(info->tuples, 1.0);
+	int			L = Max(diskann_query_search_list_size, 1);
 	Relation	index;
+	DiskannMetaPageData meta;
+	QualCost	distcost;
+	QualCost	qualcost;
+	List	   *quals;
+	Selectivity sel;
+	double		heads_per_group;
+	double		groups;
+	double		matching;
+	double		per_expansion;
+	double		walk;
+	double		exact;
+	double		rounds;
 
-	/*
-	 * The index only pays off for ORDER BY ... LIMIT: without a LIMIT (or
-	 * with one beyond what an iterative scan may return) every row is
-	 * wanted, which a graph walk neither does fast nor promises.  A LIMIT
-	 * whose value is unknown at plan time (tuple_fraction > 0 but no
-	 * limit_tuples) is taken as small.
-	 */
-	if (path->indexorderbys == NIL || root->tuple_fraction <= 0.0 ||
-		(root->limit_tuples > 0 && root->limit_tuples > diskann_max_scan_tuples))
+	if (path->indexorderbys == NIL || root->tuple_fraction <= 0.0)
 	{
 		*indexStartupCost = get_float8_infinity();
 		*indexTotalCost = get_float8_infinity();
@@ -137,31 +165,38 @@ diskanncostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
-	/*
-	 * A search expands about L nodes and computes a distance for each
-	 * neighbour not seen before: measured at about R / 4 per expansion, each
-	 * reading one node's page.  The distance is charged at the ORDER BY
-	 * operator's own cost, as the sequential scan it competes with is.
-	 */
-	index = index_open(path->indexinfo->indexoid, NoLock);
-	R = DiskannGetNumNeighbors(index);
+	index = index_open(info->indexoid, NoLock);
+	DiskannReadMeta(index, &meta);
 	index_close(index, NoLock);
-	visited = Min(ntuples, (double) Max(L, 10) * Max(R / 4, 1));
-	if (ntuples < 1)
-		visited = 1;
+	heads_per_group = Max(meta.heads_per_group, 1);
+	groups = ceil(ntuples / heads_per_group);
 
-	MemSet(&costs, 0, sizeof(costs));
-	costs.numIndexTuples = visited;
-	genericcostestimate(root, path, loop_count, &costs);
+	/* the index quals: filters the scan evaluates on stored values */
+	quals = get_quals_from_indexclauses(path->indexclauses);
+	sel = clauselist_selectivity(root, quals, info->rel->relid, JOIN_INNER, NULL);
+	cost_qual_eval(&qualcost, quals, root);
+	matching = Max(ntuples * sel, 1.0);
 
+	/* one expansion: its head, R / 4 new neighbours read, filtered, measured */
 	cost_qual_eval(&distcost, path->indexorderbys, root);
+	per_expansion = DISKANN_READ_COST + Max(meta.num_neighbors / 4, 1) *
+		(DISKANN_READ_COST + distcost.per_tuple + qualcost.per_tuple);
+	walk = 1.1 * L * per_expansion;
 
-	/* the whole walk happens before the first row comes back */
-	*indexStartupCost = costs.indexTotalCost + visited * distcost.per_tuple;
-	*indexTotalCost = *indexStartupCost;
-	*indexSelectivity = Min(1.0, visited / Max(ntuples, 1.0));
+	/* the exact pass: every head filtered, matching vectors read */
+	exact = groups * DISKANN_READ_COST + ntuples * qualcost.per_tuple +
+		matching * (DISKANN_READ_COST + distcost.per_tuple) +
+		matching * log2(Max(Min(matching, DISKANN_EXACT_FIRST_ROUND), 2.0)) * cpu_operator_cost;
+	rounds = Max(1.0, log2(matching / DISKANN_EXACT_FIRST_ROUND) + 1.0);
+
+	if (quals != NIL && (exact < 2.0 * L * per_expansion / 1.1 || matching < L))
+		*indexStartupCost = exact;
+	else
+		*indexStartupCost = Min(walk, exact * 2.0);
+	*indexTotalCost = *indexStartupCost + exact * (1.0 + rounds);
+	*indexSelectivity = sel;
 	*indexCorrelation = 0;
-	*indexPages = costs.numIndexPages;
+	*indexPages = Min((double) info->pages, groups + matching);
 }
 
 /*

@@ -63,6 +63,9 @@ typedef enum DiskannMetric
 /* Distances computed together (pins held at once) */
 #define DISKANN_DISTANCE_BATCH		64
 
+/* Rows an index scan's exact pass sorts in its first round (then doubling) */
+#define DISKANN_EXACT_FIRST_ROUND	128
+
 /* Most pages a group may span (an index grows by a group at a time) */
 #define DISKANN_MAX_PAGES_PER_GROUP	16
 
@@ -479,6 +482,7 @@ extern void DiskannInsertTuple(Relation index, const DiskannLayout *layout,
 							   const char *filter);
 
 /* diskann_filter.c */
+extern int	DiskannVectorColumn(Relation index);
 extern int	DiskannIndexFilterKinds(Relation index, uint8 *kinds);
 extern uint32 DiskannFilterRecordSize(int num_filters, const uint8 *kinds);
 extern void DiskannFormFilterRecord(Relation index, const DiskannLayout *layout,

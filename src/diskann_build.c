@@ -95,6 +95,7 @@ typedef struct DiskannBuildState
 
 	float	   *vecbuf;			/* one prepared vector */
 	char	   *filterbuf;		/* its filter record */
+	int			vcol;			/* the vector's key column (0-based) */
 	MemoryContext tmpctx;		/* per-tuple */
 } DiskannBuildState;
 
@@ -792,11 +793,11 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values,
 	Vector	   *v;
 	bool		ok;
 
-	if (isnull[0])
+	if (isnull[bs->vcol])
 		return;
 
 	oldctx = MemoryContextSwitchTo(bs->tmpctx);
-	v = DatumGetVector(values[0]);
+	v = DatumGetVector(values[bs->vcol]);
 	if (v->dim != (int) bs->layout.dimensions)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -843,7 +844,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values,
 static int
 GetIndexDimensions(Relation index)
 {
-	int			dim = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+	int			dim = TupleDescAttr(RelationGetDescr(index), DiskannVectorColumn(index))->atttypmod;
 
 	if (dim < 1)
 		ereport(ERROR,
@@ -882,6 +883,7 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 				 errdetail("search_list_size is %d, num_neighbors is %d.",
 						   bs->search_list_size, R)));
 	nfilters = DiskannIndexFilterKinds(index, kinds);
+	bs->vcol = DiskannVectorColumn(index);
 	DiskannInitLayout(&bs->layout, GetIndexDimensions(index), DiskannGetMetric(index), R,
 					  nfilters, kinds);
 

@@ -85,39 +85,65 @@ KindWidth(uint8 kind)
 }
 
 /*
+ * DiskannVectorColumn
+ *		The key column (0-based) that holds the vectors: the one whose
+ *		operator class is not a filter class.  An index has exactly one; it
+ *		may be anywhere (PostgreSQL 15 passes an IN list to an ordered index
+ *		scan only on the index's first column, so a filter column that takes
+ *		IN lists goes first).
+ */
+int
+DiskannVectorColumn(Relation index)
+{
+	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
+	int			vcol = -1;
+
+	for (int i = 0; i < nkeys; i++)
+	{
+		if (KindOfType(index->rd_opcintype[i]) != 0)
+			continue;
+		if (vcol >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a diskann index can have only one vector column")));
+		vcol = i;
+	}
+	if (vcol < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a diskann index needs a vector column"),
+				 errhint("Index the vector column with filter columns beside it, for example (embedding, category).")));
+	return vcol;
+}
+
+/*
+ * IndexColumn
+ *		The index key column (0-based) of filter column i.
+ */
+static inline int
+IndexColumn(int vcol, int i)
+{
+	return i < vcol ? i : i + 1;
+}
+
+/*
  * DiskannIndexFilterKinds
  *		The filter columns of a new index, from its operator classes' input
- *		types: their kinds into kinds[], and how many.  The first column
- *		must be the vector column; errors for column counts and types the
- *		index cannot hold.
+ *		types: their kinds into kinds[], and how many.  Errors for column
+ *		counts the index cannot hold.
  */
 int
 DiskannIndexFilterKinds(Relation index, uint8 *kinds)
 {
 	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
+	int			vcol = DiskannVectorColumn(index);
 
-	if (TupleDescAttr(RelationGetDescr(index), 0)->atttypid != index->rd_opcintype[0] ||
-		KindOfType(index->rd_opcintype[0]) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("the first column of a diskann index must be the vector column"),
-				 errhint("Put filter columns after the vector column, for example (embedding, category).")));
 	if (nkeys - 1 > DISKANN_MAX_FILTERS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a diskann index can have at most %d filter columns", DISKANN_MAX_FILTERS)));
-	for (int i = 1; i < nkeys; i++)
-	{
-		uint8		kind = KindOfType(index->rd_opcintype[i]);
-
-		if (kind == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("diskann filter columns cannot have type %s",
-							format_type_be(index->rd_opcintype[i])),
-					 errhint("Filter columns may be smallint, integer, bigint, boolean, text, smallint[] or integer[].")));
-		kinds[i - 1] = kind;
-	}
+	for (int i = 0; i < nkeys - 1; i++)
+		kinds[i] = KindOfType(index->rd_opcintype[IndexColumn(vcol, i)]);
 	return nkeys - 1;
 }
 
@@ -220,8 +246,8 @@ ArraySignature(Datum value, uint64 *sig)
 
 /*
  * DiskannFormFilterRecord
- *		The filter record of an index tuple (values[1..], isnull[1..] are
- *		the filter columns) into record (layout->filter_size bytes).
+ *		The filter record of an index tuple (values[], isnull[]: all its key
+ *		columns) into record (layout->filter_size bytes).
  */
 void
 DiskannFormFilterRecord(Relation index, const DiskannLayout *layout,
@@ -229,17 +255,20 @@ DiskannFormFilterRecord(Relation index, const DiskannLayout *layout,
 {
 	uint32		offsets[DISKANN_MAX_FILTERS];
 	uint32		nulls = 0;
+	int			vcol;
 
 	if (layout->num_filters == 0)
 		return;
+	vcol = DiskannVectorColumn(index);
 	memset(record, 0, layout->filter_size);
 	FilterOffsets(layout, offsets);
 	for (int i = 0; i < layout->num_filters; i++)
 	{
-		Datum		value = values[i + 1];
+		int			col = IndexColumn(vcol, i);
+		Datum		value = values[col];
 		uint64		v[2] = {0, 0};
 
-		if (isnull[i + 1])
+		if (isnull[col])
 		{
 			nulls |= 1U << i;
 			continue;
@@ -247,13 +276,13 @@ DiskannFormFilterRecord(Relation index, const DiskannLayout *layout,
 		switch (layout->filter_kinds[i])
 		{
 			case DISKANN_FILTER_INT:
-				v[0] = (uint64) IntDatum(value, index->rd_opcintype[i + 1]);
+				v[0] = (uint64) IntDatum(value, index->rd_opcintype[col]);
 				break;
 			case DISKANN_FILTER_BOOL:
 				v[0] = DatumGetBool(value) ? 1 : 0;
 				break;
 			case DISKANN_FILTER_TEXT:
-				v[0] = HashText(value, index->rd_indcollation[i + 1]);
+				v[0] = HashText(value, index->rd_indcollation[col]);
 				break;
 			case DISKANN_FILTER_INTARRAY:
 				ArraySignature(value, v);
@@ -295,9 +324,9 @@ KeyValue(Relation index, const DiskannFilterKey *key, Datum arg, Oid argtype,
  *		row can satisfy it.
  */
 static bool
-CompileKey(Relation index, ScanKey sk, DiskannFilterKey *key)
+CompileKey(Relation index, int vcol, ScanKey sk, DiskannFilterKey *key)
 {
-	int			col = sk->sk_attno - 2;
+	int			col = (sk->sk_attno - 1 < vcol) ? sk->sk_attno - 1 : sk->sk_attno - 2;
 	Oid			argtype = OidIsValid(sk->sk_subtype) ? sk->sk_subtype :
 		index->rd_opcintype[sk->sk_attno - 1];
 	int			words;
@@ -350,10 +379,12 @@ DiskannCompileFilter(Relation index, const DiskannLayout *layout, ScanKey keys,
 					 int nkeys, bool *recheck)
 {
 	DiskannFilter *filter;
+	int			vcol;
 
 	*recheck = false;
 	if (nkeys == 0)
 		return NULL;
+	vcol = DiskannVectorColumn(index);
 	filter = palloc0(sizeof(DiskannFilter));
 	filter->layout = layout;
 	filter->keys = palloc0(sizeof(DiskannFilterKey) * nkeys);
@@ -362,10 +393,11 @@ DiskannCompileFilter(Relation index, const DiskannLayout *layout, ScanKey keys,
 	{
 		DiskannFilterKey *key = &filter->keys[filter->nkeys];
 
-		if (keys[i].sk_attno < 2 || keys[i].sk_attno - 1 > layout->num_filters)
+		if (keys[i].sk_attno < 1 || keys[i].sk_attno - 1 == vcol ||
+			keys[i].sk_attno > layout->num_filters + 1)
 			elog(ERROR, "unexpected scan key on column %d of diskann index",
 				 keys[i].sk_attno);
-		if (!CompileKey(index, &keys[i], key))
+		if (!CompileKey(index, vcol, &keys[i], key))
 			filter->never = true;
 		if (key->kind == DISKANN_FILTER_TEXT || key->kind == DISKANN_FILTER_INTARRAY)
 			*recheck = true;

@@ -24,6 +24,7 @@ typedef struct DiskannInsertState
 	DiskannGraph *graph;
 	float	   *vec;			/* the prepared vector */
 	char	   *filter;			/* its filter record */
+	int			vcol;			/* the vector's key column (0-based) */
 	MemoryContext tmpctx;		/* reset after every tuple */
 } DiskannInsertState;
 
@@ -111,6 +112,7 @@ GetInsertState(Relation index, IndexInfo *indexInfo)
 									 DiskannInsertListSize(&meta), meta.max_alpha);
 	is->vec = palloc(sizeof(float) * is->layout.dimensions);
 	is->filter = palloc0(Max(is->layout.filter_size, 1));
+	is->vcol = DiskannVectorColumn(index);
 	is->tmpctx = AllocSetContextCreate(indexInfo->ii_Context, "diskann insert",
 									   ALLOCSET_DEFAULT_SIZES);
 	indexInfo->ii_AmCache = is;
@@ -133,11 +135,11 @@ diskanninsert(Relation index, Datum *values, bool *isnull,
 	MemoryContext oldctx;
 	Vector	   *v;
 
-	if (isnull[0])
-		return false;
 	is = GetInsertState(index, indexInfo);
+	if (isnull[is->vcol])
+		return false;
 	oldctx = MemoryContextSwitchTo(is->tmpctx);
-	v = DatumGetVector(values[0]);
+	v = DatumGetVector(values[is->vcol]);
 	if (v->dim != (int) is->layout.dimensions)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

@@ -70,8 +70,6 @@
 #define SCAN_SAMPLE_PAGES		32
 /* Seeds a filtered walk starts from, besides the entry point */
 #define SCAN_MAX_SEEDS			64
-/* Rows of the exact pass's first round */
-#define SCAN_FIRST_ROUND_ROWS	128
 
 /* A node the scan has found */
 typedef struct ScanCandidate
@@ -630,7 +628,7 @@ ExactRound(Relation index, DiskannScanOpaque so)
 	 * Rounds start small (a LIMIT query needs one) and double, up to what
 	 * work_mem holds.
 	 */
-	so->round_rows = so->round_rows == 0 ? Min(SCAN_FIRST_ROUND_ROWS, so->max_rows) :
+	so->round_rows = so->round_rows == 0 ? Min(DISKANN_EXACT_FIRST_ROUND, so->max_rows) :
 		Min(so->round_rows * 2, so->max_rows);
 	if (so->rows == NULL || so->rows_alloc < so->round_rows)
 	{

@@ -23,13 +23,13 @@ extern Datum l1_distance(PG_FUNCTION_ARGS);
 
 /*
  * DiskannGetMetric
- *		The metric of the index's operator class, found by comparing its
- *		support function 1 (the SQL distance function) with ours.
+ *		The metric of the vector column's operator class, found by comparing
+ *		its support function 1 (the SQL distance function) with ours.
  */
 DiskannMetric
 DiskannGetMetric(Relation index)
 {
-	FmgrInfo   *proc = index_getprocinfo(index, 1, 1);
+	FmgrInfo   *proc = index_getprocinfo(index, DiskannVectorColumn(index) + 1, 1);
 
 	if (proc->fn_addr == l2_distance || proc->fn_addr == vector_l2_squared_distance)
 		return DISKANN_METRIC_L2;

@@ -111,7 +111,8 @@ Report(Tuplestorestate *ts, TupleDesc desc, const char *fmt,...)
 /*
  * CheckHead
  *		Checks of one head: flags, free-slot stamp, degree, neighbour
- *		references, and that its vector is its occupant's (generation).
+ *		references, that its vector is its occupant's (generation), and
+ *		that the filter values stored twice agree.
  *		Returns false if the node's flags are invalid.
  */
 static bool
@@ -151,6 +152,16 @@ CheckHead(Inspect *in, DiskannNode n, DiskannNodeHeader *hdr,
 		if (vgen != hdr->generation)
 			Report(ts, desc, "node %u has generation %u but its vector generation %u",
 				   n, hdr->generation, vgen);
+		else if (in->layout.filter_size > 0)
+		{
+			char	   *record = palloc(in->layout.filter_size);
+
+			DiskannReadSlotFilter(in->index, &in->layout, n, record);
+			if (memcmp(record, DiskannHeadFilter(hdr, &in->layout), in->layout.filter_size) != 0)
+				Report(ts, desc, "node %u has filter values in its head that differ from those with its vector",
+					   n);
+			pfree(record);
+		}
 	}
 	if (hdr->num_neighbors > in->layout.num_neighbors)
 	{
