@@ -68,6 +68,8 @@
 
 /* Head pages a filtered scan samples for seeds and its selectivity */
 #define SCAN_SAMPLE_PAGES		32
+/* List of a filtered walk's first, unfiltered phase (Approach) */
+#define SCAN_APPROACH_LIST		16
 /* Seeds a filtered walk starts from, besides the entry point */
 #define SCAN_MAX_SEEDS			64
 
@@ -145,6 +147,7 @@ typedef struct DiskannScanOpaqueData
 	int64		returned_rows;
 	int64		examined;		/* nodes expanded */
 	int64		bridges_expanded;
+	int64		approach_expanded;
 	int64		distances;		/* distances computed */
 	int64		matched;		/* nodes found that matched the filter */
 	int64		exact_rounds;
@@ -733,6 +736,91 @@ SampleHeads(Relation index, DiskannScanOpaque so)
 }
 
 /*
+ * Approach
+ *		The first phase of a filtered walk: a plain greedy search from the
+ *		entry point over all nodes, matching or not, with a list of
+ *		SCAN_APPROACH_LIST nodes, that gets the walk to the query's
+ *		neighbourhood.  Every matching node it finds enters the window: the
+ *		matches nearest the query are found through the nodes nearest it,
+ *		Its non-matching nodes are seen and not walked again.  Returns
+ *		false if matches are rare near the query: they are far from it
+ *		(another class than the query's), where a walk restricted to
+ *		matching nodes plateaus at poor recall (0.93-0.95 on Fashion-MNIST
+ *		whatever L), so the exact pass should answer.
+ */
+static bool
+Approach(Relation index, DiskannScanOpaque so, const ScanCandidate *entry)
+{
+	int			P = SCAN_APPROACH_LIST;
+	ScanCandidate *list = palloc(sizeof(ScanCandidate) * (P + 1));
+	int			len = 0;
+	int64		found = 0;
+	int64		found_matching = 0;
+	bool		near;
+
+	list[len++] = *entry;
+	if (entry->match)
+	{
+		so->matched++;
+		WindowInsert(so, entry);
+	}
+	for (;;)
+	{
+		DiskannNodeHeader hdr;
+		int			pos;
+		int			n = 0;
+
+		for (pos = 0; pos < len && list[pos].expanded; pos++)
+			;
+		if (pos == len || so->examined >= so->walk_budget)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		list[pos].expanded = true;
+		DiskannReadHead(index, &so->layout, list[pos].node, &hdr, so->nbrs);
+		so->examined++;
+		so->approach_expanded++;
+		for (int i = 0; i < hdr.num_neighbors; i++)
+		{
+			DiskannNode q = so->nbrs[i];
+
+			if (q != DISKANN_INVALID_NODE && !MapTestAndSet(so, &so->seen, q))
+				so->nbrs[n++] = q;
+		}
+		FindNodes(index, so, n);
+		for (int i = 0; i < n; i++)
+		{
+			ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->generations[i],
+											so->matches[i]);
+			int			j;
+
+			found++;
+			if (c.match)
+			{
+				found_matching++;
+				so->matched++;
+				WindowInsert(so, &c);
+			}
+			if (len == P && c.distance >= list[len - 1].distance)
+				continue;
+			for (j = Min(len, P - 1); j > 0 && list[j - 1].distance > c.distance; j--)
+				list[j] = list[j - 1];
+			list[j] = c;
+			len = Min(len + 1, P);
+		}
+	}
+	pfree(list);
+
+	/*
+	 * Near the query, matches are about as frequent as everywhere (or more,
+	 * when the filter is correlated with where the query is).  If they are
+	 * much rarer (a quarter of the sampled selectivity), they are far from
+	 * the query, where a walk serves badly.
+	 */
+	near = found_matching >= 0.25 * so->est_selectivity * found;
+	return near;
+}
+
+/*
  * PlanWalk
  *		Set the walk's budgets.  Costs are counted in vector reads: an exact
  *		pass reads a head page per group and a vector per matching node; a
@@ -779,6 +867,7 @@ StartSearch(IndexScanDesc scan)
 	DiskannMetaPageData meta;
 	ScanKey		key = &scan->orderByData[0];
 	uint32		ngroups;
+	ScanCandidate entry;
 
 	so->started = true;
 	so->empty = true;
@@ -829,24 +918,21 @@ StartSearch(IndexScanDesc scan)
 		return;
 	}
 
-	/* the entry point, walked through even if it does not match */
+	/* the entry point */
 	so->nbrs[0] = so->entry_point;
 	MapTestAndSet(so, &so->seen, so->entry_point);
 	FindNodes(index, so, 1);
+	entry = MakeCandidate(so->entry_point, so->dists[0], so->generations[0], so->matches[0]);
+	if (so->filter == NULL)
 	{
-		ScanCandidate c = MakeCandidate(so->entry_point, so->dists[0], so->generations[0],
-										so->matches[0]);
-
-		WindowInsert(so, &c);
-	}
-
-	if (so->filter)
-	{
-		ngroups = SampleHeads(index, so);
-		PlanWalk(so, ngroups, so->est_selectivity);
-	}
-	else
+		WindowInsert(so, &entry);
 		PlanWalk(so, DiskannNumGroups(&so->layout, RelationGetNumberOfBlocks(index)), 1.0);
+		return;
+	}
+	ngroups = SampleHeads(index, so);
+	PlanWalk(so, ngroups, so->est_selectivity);
+	if (so->walk_budget > 0 && !Approach(index, so, &entry))
+		so->walk_budget = 0;
 	if (so->walk_budget == 0)
 		so->exact = true;
 }
@@ -1011,10 +1097,12 @@ diskannendscan(IndexScanDesc scan)
 
 	if (so->started)
 		elog(DEBUG1, "diskann scan: returned " INT64_FORMAT " rows; walk expanded "
-			 INT64_FORMAT " nodes (" INT64_FORMAT " bridges), found " INT64_FORMAT
+			 INT64_FORMAT " nodes (" INT64_FORMAT " approaching, " INT64_FORMAT
+			 " bridges), found " INT64_FORMAT
 			 " matching; exact pass: " INT64_FORMAT " rounds, " INT64_FORMAT
 			 " distances; sampled selectivity %.4f",
-			 so->returned_rows, so->examined, so->bridges_expanded, so->matched,
+			 so->returned_rows, so->examined, so->approach_expanded,
+			 so->bridges_expanded, so->matched,
 			 so->exact_rounds, so->exact_distances, so->est_selectivity);
 	elog(DEBUG2, "diskann scan: walk computed " INT64_FORMAT " distances", so->distances);
 	MemoryContextDelete(so->scanctx);
