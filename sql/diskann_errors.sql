@@ -61,8 +61,9 @@ SET plan_cache_mode = force_generic_plan;
 EXPLAIN (COSTS OFF) EXECUTE derr_q('[1,1,1]');
 EXECUTE derr_q('[1,1,1]');
 EXECUTE derr_q('[1,1]');
--- a NULL query vector: every distance is NULL; the index returns nothing,
--- a sequential scan every row (pgvector's hnsw returns the indexed rows)
+-- a NULL query vector: every distance is NULL; the index returns every
+-- indexed row in no particular order, as pgvector's hnsw does (a
+-- sequential scan returns every row)
 EXECUTE derr_q(NULL);
 SELECT id FROM derr ORDER BY embedding <-> (SELECT NULL::vector) LIMIT 10;
 RESET plan_cache_mode;
@@ -74,7 +75,7 @@ SELECT count(*) FROM (SELECT id FROM derr
 SET enable_seqscan = off;
 SET enable_indexscan = on;
 -- a zero query vector has no cosine order (every distance is NaN): the
--- index returns nothing
+-- index returns every indexed row in no particular order
 SELECT id FROM derr ORDER BY embedding <=> '[0,0,0]' LIMIT 10;
 SELECT '[1,2,3]'::vector <=> '[0,0,0]';
 -- under L2 the zero query vector is an ordinary query

@@ -139,6 +139,9 @@ typedef struct DiskannScanOpaqueData
 	int			nextrow;
 	bool		more_rounds;	/* rows beyond this round's remain */
 	ExactRow	cursor;			/* last row of the previous round */
+	float		exact_floor;	/* strict order: distance of the walk's last row */
+	int			exact_phase;	/* 0: rows at or past the floor, 1: before it */
+	int64		phase_rounds;	/* rounds of the current phase */
 	int			max_rows;		/* rows a round may hold (work_mem) */
 	int			round_rows;		/* rows this round may hold */
 	int			rows_alloc;		/* room in rows */
@@ -585,9 +588,13 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 		/* a full round's farthest row bounds the distances worth finishing */
 		float		bound = get_float4_infinity();
 
-		if (so->nrows == so->round_rows &&
-			(layout->metric == DISKANN_METRIC_L2 || layout->metric == DISKANN_METRIC_L1))
-			bound = so->rows[0].distance;
+		if (layout->metric == DISKANN_METRIC_L2 || layout->metric == DISKANN_METRIC_L1)
+		{
+			if (so->nrows == so->round_rows)
+				bound = so->rows[0].distance;
+			if (so->exact_phase == 1)
+				bound = Min(bound, so->exact_floor);
+		}
 		DiskannNodeDistances(index, layout, nodes, n, so->query, so->distfn, dists, vgen,
 							 NULL, NULL, bound);
 		so->exact_distances += n;
@@ -602,6 +609,8 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 		row.node = nodes[i];
 		row.heaptid = tids[i];
 		if (!first_round && !ExactRowBefore(&so->cursor, &row))
+			continue;
+		if ((so->exact_phase == 0) != (row.distance >= so->exact_floor))
 			continue;
 		OfferExactRow(so, &row);
 	}
@@ -622,10 +631,18 @@ static bool
 ExactRound(Relation index, DiskannScanOpaque so)
 {
 	uint32		ngroups = DiskannNumGroups(&so->layout, RelationGetNumberOfBlocks(index));
-	bool		first_round = (so->exact_rounds == 0);
+	bool		first_round;
 
-	if (so->exact_rounds > 0 && !so->more_rounds)
-		return false;
+	if (so->phase_rounds > 0 && !so->more_rounds)
+	{
+		/* the rows at or past the floor are done: now those before it */
+		if (so->exact_phase == 1 || isinf(so->exact_floor))
+			return false;
+		so->exact_phase = 1;
+		so->phase_rounds = 0;
+		so->round_rows = 0;
+	}
+	first_round = (so->phase_rounds == 0);
 
 	/*
 	 * Rounds start small (a LIMIT query needs one) and double, up to what
@@ -651,7 +668,10 @@ ExactRound(Relation index, DiskannScanOpaque so)
 	if (so->nrows > 0)
 		so->cursor = so->rows[so->nrows - 1];
 	so->exact_rounds++;
-	return so->nrows > 0;
+	so->phase_rounds++;
+	if (so->nrows == 0)
+		return ExactRound(index, so);	/* perhaps the next phase */
+	return true;
 }
 
 /*
@@ -893,6 +913,7 @@ StartSearch(IndexScanDesc scan)
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->matches = palloc(sizeof(bool) * so->layout.num_neighbors);
 	so->last_distance = -get_float4_infinity();
+	so->exact_floor = -get_float4_infinity();
 	so->max_rows = (int) Max(1024, Min((double) work_mem * 1024 / sizeof(ExactRow),
 									   MaxAllocSize / sizeof(ExactRow)));
 	so->est_selectivity = -1;
@@ -1063,6 +1084,8 @@ diskanngettuple(IndexScanDesc scan, ScanDirection dir)
 			return false;
 		}
 		so->exact = true;
+		if (diskann_iterative_scan == DISKANN_ITERATIVE_STRICT && so->returned_rows > 0)
+			so->exact_floor = so->last_distance;
 	}
 	{
 		ExactRow	row;
