@@ -212,6 +212,26 @@ IntDatum(Datum value, Oid type)
 }
 
 /*
+ * Elements
+ *		The elements of an array datum, their type and NULL flags; returns
+ *		how many.
+ */
+static int
+Elements(Datum value, Oid *elemtype, Datum **elems, bool **nulls)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(value);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			n;
+
+	*elemtype = ARR_ELEMTYPE(arr);
+	get_typlenbyvalalign(*elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, *elemtype, typlen, typbyval, typalign, elems, nulls, &n);
+	return n;
+}
+
+/*
  * ArraySignature
  *		The 128-bit signature of an int2[] or int4[] value into sig[2]:
  *		one bit per element (NULL elements set none).
@@ -219,18 +239,12 @@ IntDatum(Datum value, Oid type)
 static void
 ArraySignature(Datum value, uint64 *sig)
 {
-	ArrayType  *arr = DatumGetArrayTypeP(value);
-	Oid			elemtype = ARR_ELEMTYPE(arr);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
+	Oid			elemtype;
 	Datum	   *elems;
 	bool	   *nulls;
-	int			n;
+	int			n = Elements(value, &elemtype, &elems, &nulls);
 
 	sig[0] = sig[1] = 0;
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 	{
 		uint32		bit;
@@ -342,17 +356,11 @@ CompileKey(Relation index, int vcol, ScanKey sk, DiskannFilterKey *key)
 
 	if (sk->sk_flags & SK_SEARCHARRAY)
 	{
-		ArrayType  *arr = DatumGetArrayTypeP(sk->sk_argument);
-		Oid			elemtype = ARR_ELEMTYPE(arr);
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
+		Oid			elemtype;
 		Datum	   *elems;
 		bool	   *nulls;
-		int			n;
+		int			n = Elements(sk->sk_argument, &elemtype, &elems, &nulls);
 
-		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-		deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
 		key->values = palloc(sizeof(uint64) * words * Max(n, 1));
 		key->nvalues = 0;
 		for (int i = 0; i < n; i++)
