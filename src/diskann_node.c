@@ -461,7 +461,8 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 				LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
 				data = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
 				generations[k] = ((const DiskannVectorHeader *) data)->generation;
-				memcpy(record, data + sizeof(DiskannVectorHeader), layout->filter_size);
+				if (matches)
+					memcpy(record, data + sizeof(DiskannVectorHeader), layout->filter_size);
 				distances[k] = BoundedDistance(query, (const float *) (data + layout->vector_offset),
 											   layout->dimensions, distfn, bound);
 				UnlockReleaseBuffer(bufs[i]);

@@ -338,8 +338,10 @@ static void
 FindNodes(Relation index, DiskannScanOpaque so, int n)
 {
 	DiskannNodeDistances(index, &so->layout, so->nbrs, n, so->query, so->distfn,
-						 so->dists, so->generations, so->filter, so->matches,
-						 get_float4_infinity());
+						 so->dists, so->generations, so->filter,
+						 so->filter ? so->matches : NULL, get_float4_infinity());
+	if (so->filter == NULL)
+		memset(so->matches, true, sizeof(bool) * n);
 	so->distances += n;
 }
 
