@@ -880,7 +880,8 @@ Approach(Relation index, DiskannScanOpaque so, const ScanCandidate *entry)
  *		the border of its class at L = 100 crossed 100 and more).  A
  *		filtered scan starts with the exact pass when that is cheaper than
  *		two walks to convergence, or when fewer nodes match than the window
- *		holds.
+ *		holds.  The walk may always expand 2 L nodes (its first window's
+ *		convergence), and without an iterative scan it walks to convergence.
  */
 static void
 PlanWalk(DiskannScanOpaque so, uint32 ngroups, double selectivity)
@@ -890,8 +891,12 @@ PlanWalk(DiskannScanOpaque so, uint32 ngroups, double selectivity)
 	double		exact_reads = ngroups + nodes * selectivity;
 	double		walk_reads = 2.0 * so->L * per_expansion;
 
-	so->walk_budget = (int64) Min((double) diskann_max_scan_tuples,
-								  exact_reads / per_expansion / (so->filter ? 1 : 4));
+	/* enough for the first window to converge, within max_scan_tuples */
+	so->walk_budget = (int64) Max(exact_reads / per_expansion / (so->filter ? 1 : 4),
+								  2.0 * so->L);
+	if (diskann_iterative_scan == DISKANN_ITERATIVE_OFF)
+		so->walk_budget = PG_INT64_MAX;
+	so->walk_budget = Min(so->walk_budget, (int64) diskann_max_scan_tuples);
 	so->walk_budget = Max(so->walk_budget, 1);
 	so->bridge_budget = so->filter ? so->L : PG_INT64_MAX;
 	if (so->filter && (exact_reads < walk_reads || nodes * selectivity < so->L))
