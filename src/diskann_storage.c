@@ -45,10 +45,30 @@ InitGroupPage(Page page, const DiskannLayout *layout, const char *image, uint32 
 }
 
 /*
+ * LastGroupUnfinished
+ *		True if the head page of group (the last one its blocks make up) is
+ *		all zero: a crash came after the group's blocks were added and
+ *		before its head page was logged.  Under the extension lock, no
+ *		extension is in progress, so that is the only way to see one.
+ */
+static bool
+LastGroupUnfinished(Relation index, const DiskannLayout *layout, uint32 group)
+{
+	Buffer		buf = ReadBuffer(index, DiskannGroupFirstBlock(layout, group));
+	bool		unfinished;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	unfinished = PageIsNew(BufferGetPage(buf));
+	UnlockReleaseBuffer(buf);
+	return unfinished;
+}
+
+/*
  * ExtendByGroup
  *		Add an empty group at the end of the index and return its number.
  *		Holds the relation extension lock throughout; completes a trailing
- *		group that a crash left incomplete instead of adding a new one.
+ *		group that a crash left incomplete (blocks missing, or all there
+ *		but its head page still zero) instead of adding a new one.
  *		The head page is WAL-logged last, so an initialised head page
  *		always means a complete group.
  */
@@ -64,6 +84,8 @@ ExtendByGroup(Relation index, const DiskannLayout *layout)
 	LockRelationForExtension(index, ExclusiveLock);
 	nblocks = RelationGetNumberOfBlocks(index);
 	group = DiskannNumGroups(layout, nblocks);
+	if (group > 0 && LastGroupUnfinished(index, layout, group - 1))
+		group--;
 	first = DiskannGroupFirstBlock(layout, group);
 
 	/* pages of the group, head page last */
