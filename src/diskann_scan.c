@@ -134,6 +134,13 @@ typedef struct DiskannScanOpaqueData
 	int64		walk_budget;	/* expansions before the exact pass */
 	int64		bridge_budget;	/* bridges the walk may expand */
 
+	/* a head page's live matching nodes (GroupMatches), heads_per_group each */
+	DiskannNode *grp_nodes;
+	uint32	   *grp_headgen;	/* their generations, from the heads */
+	ItemPointerData *grp_tids;
+	float	   *grp_dists;
+	uint32	   *grp_vecgen;		/* their vectors' generations */
+
 	/* the exact pass */
 	bool		exact;			/* walking is over */
 	ExactRow   *rows;			/* this round's rows, sorted */
@@ -348,6 +355,31 @@ FindNodes(Relation index, DiskannScanOpaque so, int n)
 }
 
 /*
+ * UnseenNeighbours
+ *		Compact the first degree entries of so->nbrs (a node's neighbour
+ *		list) to the nodes not seen before (nor known not to match, if
+ *		skip_dropped); marks them seen if mark.  Returns how many.
+ */
+static int
+UnseenNeighbours(DiskannScanOpaque so, int degree, bool skip_dropped, bool mark)
+{
+	int			n = 0;
+
+	for (int i = 0; i < degree; i++)
+	{
+		DiskannNode q = so->nbrs[i];
+
+		if (q == DISKANN_INVALID_NODE || MapTest(so, so->seen, q) ||
+			(skip_dropped && MapTest(so, so->dropped, q)))
+			continue;
+		if (mark)
+			MapTestAndSet(so, &so->seen, q);
+		so->nbrs[n++] = q;
+	}
+	return n;
+}
+
+/*
  * ExpandNode
  *		Read a node's head and look at its neighbours not seen before:
  *		matching ones go into the window; non-matching ones become bridges
@@ -362,7 +394,7 @@ ExpandNode(Relation index, DiskannScanOpaque so, DiskannNode node, ScanCandidate
 {
 	DiskannNodeHeader hdr;
 	bool		from_bridge = (self == NULL);
-	int			n = 0;
+	int			n;
 
 	DiskannReadHead(index, &so->layout, node, &hdr, so->nbrs);
 	so->examined++;
@@ -373,15 +405,7 @@ ExpandNode(Relation index, DiskannScanOpaque so, DiskannNode node, ScanCandidate
 			hdr.generation == self->generation;
 		self->heaptid = hdr.heaptid;
 	}
-	for (int i = 0; i < hdr.num_neighbors; i++)
-	{
-		DiskannNode q = so->nbrs[i];
-
-		if (q == DISKANN_INVALID_NODE || MapTest(so, so->seen, q) ||
-			(from_bridge && MapTest(so, so->dropped, q)))
-			continue;
-		so->nbrs[n++] = q;
-	}
+	n = UnseenNeighbours(so, hdr.num_neighbors, from_bridge, false);
 	FindNodes(index, so, n);
 	for (int i = 0; i < n; i++)
 	{
@@ -568,6 +592,47 @@ OfferExactRow(DiskannScanOpaque so, const ExactRow *row)
 }
 
 /*
+ * GroupMatches
+ *		The live nodes of group whose stored filter values match (and, if
+ *		skip_returned, that the scan has not returned), with their heap
+ *		TIDs and head generations, into so->grp_*; returns how many, and the
+ *		group's live nodes into *live.  Copies them under the head page's
+ *		share lock (an all-zero head page, left by a crash during extension,
+ *		holds none).
+ */
+static int
+GroupMatches(Relation index, DiskannScanOpaque so, uint32 group, bool skip_returned,
+			 uint64 *live)
+{
+	const DiskannLayout *layout = &so->layout;
+	DiskannNodeHeader *first;
+	Buffer		buf = DiskannLockHead(index, layout, group * layout->heads_per_group,
+									  BUFFER_LOCK_SHARE, &first);
+	Page		page = BufferGetPage(buf);
+	int			n = 0;
+
+	*live = 0;
+	for (uint32 i = 0; first != NULL && i < layout->heads_per_group; i++)
+	{
+		DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
+		DiskannNode node = group * layout->heads_per_group + i;
+
+		if (hdr->flags != DISKANN_NODE_LIVE)
+			continue;
+		(*live)++;
+		if ((skip_returned && MapTest(so, so->returned, node)) ||
+			!DiskannFilterMatches(so->filter, DiskannHeadFilter(hdr, layout)))
+			continue;
+		so->grp_nodes[n] = node;
+		so->grp_headgen[n] = hdr->generation;
+		so->grp_tids[n] = hdr->heaptid;
+		n++;
+	}
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/*
  * ExactGroup
  *		Offer the live, matching, not yet returned nodes of one group to the
  *		exact pass's round.  The heads are copied under the head page's
@@ -579,33 +644,8 @@ static void
 ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 {
 	const DiskannLayout *layout = &so->layout;
-	DiskannNodeHeader *first;
-	Buffer		buf;
-	Page		page;
-	int			n = 0;
-	uint32	   *headgen = palloc(sizeof(uint32) * layout->heads_per_group);
-	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * layout->heads_per_group);
-	DiskannNode *nodes = palloc(sizeof(DiskannNode) * layout->heads_per_group);
-	float	   *dists = palloc(sizeof(float) * layout->heads_per_group);
-	uint32	   *vgen = palloc(sizeof(uint32) * layout->heads_per_group);
-
-	buf = DiskannLockHead(index, layout, group * layout->heads_per_group,
-						  BUFFER_LOCK_SHARE, &first);
-	page = BufferGetPage(buf);
-	for (uint32 i = 0; first != NULL && i < layout->heads_per_group; i++)
-	{
-		DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
-		DiskannNode node = group * layout->heads_per_group + i;
-
-		if (hdr->flags != DISKANN_NODE_LIVE || MapTest(so, so->returned, node) ||
-			!DiskannFilterMatches(so->filter, DiskannHeadFilter(hdr, layout)))
-			continue;
-		nodes[n] = node;
-		headgen[n] = hdr->generation;
-		tids[n] = hdr->heaptid;
-		n++;
-	}
-	UnlockReleaseBuffer(buf);
+	uint64		live;
+	int			n = GroupMatches(index, so, group, true, &live);
 
 	if (so->query)
 	{
@@ -619,30 +659,25 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 			if (so->exact_phase == 1)
 				bound = Min(bound, so->exact_floor);
 		}
-		DiskannNodeDistances(index, layout, nodes, n, so->query, so->distfn, dists, vgen,
-							 NULL, NULL, bound);
+		DiskannNodeDistances(index, layout, so->grp_nodes, n, so->query, so->distfn,
+							 so->grp_dists, so->grp_vecgen, NULL, NULL, bound);
 		so->exact_distances += n;
 	}
 	for (int i = 0; i < n; i++)
 	{
 		ExactRow	row;
 
-		if (so->query && vgen[i] != headgen[i])
+		if (so->query && so->grp_vecgen[i] != so->grp_headgen[i])
 			continue;
-		row.distance = so->query ? dists[i] : 0.0f;
-		row.node = nodes[i];
-		row.heaptid = tids[i];
+		row.distance = so->query ? so->grp_dists[i] : 0.0f;
+		row.node = so->grp_nodes[i];
+		row.heaptid = so->grp_tids[i];
 		if (!first_round && !ExactRowBefore(&so->cursor, &row))
 			continue;
 		if ((so->exact_phase == 0) != (row.distance >= so->exact_floor))
 			continue;
 		OfferExactRow(so, &row);
 	}
-	pfree(headgen);
-	pfree(tids);
-	pfree(nodes);
-	pfree(dists);
-	pfree(vgen);
 }
 
 /*
@@ -746,31 +781,19 @@ SampleHeads(Relation index, DiskannScanOpaque so)
 	for (uint32 p = 0; p < npages; p++)
 	{
 		uint32		group = (uint32) ((uint64) p * ngroups / npages);
-		Buffer		buf = ReadBuffer(index, DiskannGroupFirstBlock(layout, group));
-		Page		page;
+		uint64		group_live;
+		int			m = GroupMatches(index, so, group, false, &group_live);
 		int			taken = 0;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (uint32 i = 0; DiskannIsHeadPage(page) && i < layout->heads_per_group; i++)
+		live += group_live;
+		matching += m;
+		for (int i = 0; i < m && taken < per_page && n < layout->num_neighbors; i++)
 		{
-			DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
-			DiskannNode node = group * layout->heads_per_group + i;
-
-			if (hdr->flags != DISKANN_NODE_LIVE)
+			if (MapTestAndSet(so, &so->seen, so->grp_nodes[i]))
 				continue;
-			live++;
-			if (!DiskannFilterMatches(so->filter, DiskannHeadFilter(hdr, layout)))
-				continue;
-			matching++;
-			if (taken < per_page && n < layout->num_neighbors &&
-				!MapTestAndSet(so, &so->seen, node))
-			{
-				so->nbrs[n++] = node;
-				taken++;
-			}
+			so->nbrs[n++] = so->grp_nodes[i];
+			taken++;
 		}
-		UnlockReleaseBuffer(buf);
 	}
 	so->est_selectivity = live > 0 ? (double) matching / live : 0.0;
 
@@ -818,7 +841,7 @@ Approach(Relation index, DiskannScanOpaque so, const ScanCandidate *entry)
 	{
 		DiskannNodeHeader hdr;
 		int			pos;
-		int			n = 0;
+		int			n;
 
 		for (pos = 0; pos < len && list[pos].expanded; pos++)
 			;
@@ -829,13 +852,7 @@ Approach(Relation index, DiskannScanOpaque so, const ScanCandidate *entry)
 		DiskannReadHead(index, &so->layout, list[pos].node, &hdr, so->nbrs);
 		so->examined++;
 		so->approach_expanded++;
-		for (int i = 0; i < hdr.num_neighbors; i++)
-		{
-			DiskannNode q = so->nbrs[i];
-
-			if (q != DISKANN_INVALID_NODE && !MapTestAndSet(so, &so->seen, q))
-				so->nbrs[n++] = q;
-		}
+		n = UnseenNeighbours(so, hdr.num_neighbors, false, true);
 		FindNodes(index, so, n);
 		for (int i = 0; i < n; i++)
 		{
@@ -947,6 +964,11 @@ StartSearch(IndexScanDesc scan)
 	so->dists = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->matches = palloc(sizeof(bool) * so->layout.num_neighbors);
+	so->grp_nodes = palloc(sizeof(DiskannNode) * so->layout.heads_per_group);
+	so->grp_headgen = palloc(sizeof(uint32) * so->layout.heads_per_group);
+	so->grp_tids = palloc(sizeof(ItemPointerData) * so->layout.heads_per_group);
+	so->grp_dists = palloc(sizeof(float) * so->layout.heads_per_group);
+	so->grp_vecgen = palloc(sizeof(uint32) * so->layout.heads_per_group);
 	so->last_distance = -get_float4_infinity();
 	so->exact_floor = -get_float4_infinity();
 	so->max_rows = (int) Max(1024, Min((double) work_mem * 1024 / sizeof(ExactRow),
