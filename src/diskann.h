@@ -102,6 +102,8 @@ typedef enum DiskannMetric
  * vector.  Both are written once per occupant and never change.
  */
 #define DISKANN_MAX_FILTERS			8
+/* Largest filter record: the NULL bitmap and 16 bytes per column */
+#define DISKANN_MAX_FILTER_RECORD	(sizeof(uint32) + DISKANN_MAX_FILTERS * 16)
 
 typedef enum DiskannFilterKind
 {

@@ -259,6 +259,32 @@ ArraySignature(Datum value, uint64 *sig)
 }
 
 /*
+ * StoredForm
+ *		The stored form of a value of type type (a column value or a scan
+ *		key argument) for a filter column of kind into v: one word, or two
+ *		for an array signature.
+ */
+static void
+StoredForm(uint8 kind, Datum value, Oid type, Oid collation, uint64 *v)
+{
+	switch (kind)
+	{
+		case DISKANN_FILTER_INT:
+			v[0] = (uint64) IntDatum(value, type);
+			break;
+		case DISKANN_FILTER_BOOL:
+			v[0] = DatumGetBool(value) ? 1 : 0;
+			break;
+		case DISKANN_FILTER_TEXT:
+			v[0] = HashText(value, collation);
+			break;
+		case DISKANN_FILTER_INTARRAY:
+			ArraySignature(value, v);
+			break;
+	}
+}
+
+/*
  * DiskannFormFilterRecord
  *		The filter record of an index tuple (values[], isnull[]: all its key
  *		columns) into record (layout->filter_size bytes).
@@ -287,49 +313,11 @@ DiskannFormFilterRecord(Relation index, const DiskannLayout *layout,
 			nulls |= 1U << i;
 			continue;
 		}
-		switch (layout->filter_kinds[i])
-		{
-			case DISKANN_FILTER_INT:
-				v[0] = (uint64) IntDatum(value, index->rd_opcintype[col]);
-				break;
-			case DISKANN_FILTER_BOOL:
-				v[0] = DatumGetBool(value) ? 1 : 0;
-				break;
-			case DISKANN_FILTER_TEXT:
-				v[0] = HashText(value, index->rd_indcollation[col]);
-				break;
-			case DISKANN_FILTER_INTARRAY:
-				ArraySignature(value, v);
-				break;
-		}
+		StoredForm(layout->filter_kinds[i], value, index->rd_opcintype[col],
+				   index->rd_indcollation[col], v);
 		memcpy(record + offsets[i], v, KindWidth(layout->filter_kinds[i]));
 	}
 	memcpy(record, &nulls, sizeof(uint32));
-}
-
-/*
- * KeyValue
- *		The stored form of one scan key argument for a column into v.
- */
-static void
-KeyValue(Relation index, const DiskannFilterKey *key, Datum arg, Oid argtype,
-		 Oid collation, uint64 *v)
-{
-	switch (key->kind)
-	{
-		case DISKANN_FILTER_INT:
-			v[0] = (uint64) IntDatum(arg, argtype);
-			break;
-		case DISKANN_FILTER_BOOL:
-			v[0] = DatumGetBool(arg) ? 1 : 0;
-			break;
-		case DISKANN_FILTER_TEXT:
-			v[0] = HashText(arg, collation);
-			break;
-		case DISKANN_FILTER_INTARRAY:
-			ArraySignature(arg, v);
-			break;
-	}
 }
 
 /*
@@ -365,13 +353,13 @@ CompileKey(Relation index, int vcol, ScanKey sk, DiskannFilterKey *key)
 		key->nvalues = 0;
 		for (int i = 0; i < n; i++)
 			if (!nulls[i])
-				KeyValue(index, key, elems[i], elemtype, sk->sk_collation,
-						 &key->values[words * key->nvalues++]);
+				StoredForm(key->kind, elems[i], elemtype, sk->sk_collation,
+						   &key->values[words * key->nvalues++]);
 		return key->nvalues > 0;
 	}
 	key->values = palloc(sizeof(uint64) * words);
 	key->nvalues = 1;
-	KeyValue(index, key, sk->sk_argument, argtype, sk->sk_collation, key->values);
+	StoredForm(key->kind, sk->sk_argument, argtype, sk->sk_collation, key->values);
 	return true;
 }
 

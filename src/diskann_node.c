@@ -326,7 +326,7 @@ SlotDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
 	BlockNumber blkno;
 	uint32		offset;
 	uint32		prefix = 0;		/* bytes of the slot's header read so far */
-	char		header[sizeof(DiskannVectorHeader) + DISKANN_MAX_FILTERS * 16 + sizeof(uint32)];
+	char		header[sizeof(DiskannVectorHeader) + DISKANN_MAX_FILTER_RECORD];
 	int			remaining = layout->dimensions;
 	float		sum = 0.0f;
 	float		bias = 0.0f;
@@ -427,7 +427,7 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 {
 	Buffer		bufs[DISKANN_DISTANCE_BATCH];
 	uint32		offsets[DISKANN_DISTANCE_BATCH];
-	char		record[DISKANN_MAX_FILTERS * 16 + sizeof(uint32)];
+	char		record[DISKANN_MAX_FILTER_RECORD];
 
 	for (int start = 0; start < n; start += DISKANN_DISTANCE_BATCH)
 	{
