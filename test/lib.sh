@@ -433,9 +433,11 @@ stop_progress_monitor() {
 # Used by test/bench/*.sh.  The k-NN helpers work on the tables items and
 # queries and need create_knn_helpers.
 
-# use_caller_server: connect to the server the caller's PG* variables name
-# (omendb must be installed there).
+# use_caller_server [EXTENSION]: connect to the server the caller's PG*
+# variables name and create EXTENSION there (default omendb, which must be
+# installed there; an empty name creates none).
 use_caller_server() {
+	local ext=${1-omendb}
 	[[ -n $CALLER_PGHOST ]] && export PGHOST=$CALLER_PGHOST
 	[[ -n $CALLER_PGPORT ]] && export PGPORT=$CALLER_PGPORT
 	[[ -n $CALLER_PGUSER ]] && export PGUSER=$CALLER_PGUSER
@@ -444,8 +446,9 @@ use_caller_server() {
 	export PATH="$PGBIN:$PATH"
 	section "using the server at PGHOST=${PGHOST:-default} PGPORT=${PGPORT:-default}"
 	sql1 "SELECT version()" >/dev/null || die "cannot connect"
-	upsql -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS omendb" ||
-		die "omendb is not installed on that server (make install)"
+	[[ -n $ext ]] || return 0
+	upsql -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS $ext" ||
+		die "$ext is not installed on that server (make install)"
 }
 
 # own_server PREFIX: packages, build, install, and a throw-away cluster

@@ -128,24 +128,11 @@ esac
 
 # ---------------------------------------------------------------- server
 
-# use_caller_server_pgvector: use_caller_server's connection, with
-# pgvector's vector extension instead of omendb.
-use_caller_server_pgvector() {
-	[[ -n $CALLER_PGHOST ]] && export PGHOST=$CALLER_PGHOST
-	[[ -n $CALLER_PGPORT ]] && export PGPORT=$CALLER_PGPORT
-	[[ -n $CALLER_PGUSER ]] && export PGUSER=$CALLER_PGUSER
-	[[ -n $CALLER_PGDATABASE ]] && export PGDATABASE=$CALLER_PGDATABASE
-	[[ -n $CALLER_PGOPTIONS ]] && export PGOPTIONS=$CALLER_PGOPTIONS
-	export PATH="$PGBIN:$PATH"
-	section "using the server at PGHOST=${PGHOST:-default} PGPORT=${PGPORT:-default}"
-	sql1 "SELECT version()" >/dev/null || die "cannot connect"
-}
-
 # connect: the caller's server or a throw-away one, the extension of
 # SYSTEM in the database, and WORKDIR for the pgbench scripts.
 connect() {
 	if [[ $SYSTEM == pgvector && (-n $CALLER_PGHOST || -n $CALLER_PGPORT) ]]; then
-		use_caller_server_pgvector
+		use_caller_server ''	# pgvector's extension: created below
 	else
 		bench_server omendb-filtered
 	fi
