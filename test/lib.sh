@@ -74,7 +74,7 @@ omendb_init() {
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
 # missing_packages WHAT...: print the Debian packages needed for WHAT that
-# are not installed.  WHAT is any of: build tap dataset.
+# are not installed.  WHAT is any of: build tap dataset plot.
 missing_packages() {
 	local what pkgs=()
 	for what in "$@"; do
@@ -95,6 +95,9 @@ missing_packages() {
 		dataset)
 			[[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]] ||
 				pkgs+=(dataset-fashion-mnist)
+			;;
+		plot)
+			command -v gnuplot >/dev/null 2>&1 || pkgs+=(gnuplot-nox)
 			;;
 		esac
 	done
@@ -331,16 +334,17 @@ FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist
 
 # load_fashion_mnist ROWS: (re)create items(id, embedding vector(784)) with
 # the first ROWS training images and queries(id, embedding) with all 10,000
-# test images, then VACUUM ANALYZE both.
+# test images, then VACUUM ANALYZE both.  Creates the extension that
+# defines vector if missing: VECTOR_EXTENSION (default omendb).
 load_fashion_mnist() {
 	local rows=$1 loader=$REPO_ROOT/test/fashion_mnist.pl t0
 	[[ -f $FASHION_MNIST_DIR/train-images-idx3-ubyte.gz ]] ||
 		die "Fashion-MNIST not found in $FASHION_MNIST_DIR (apt-get install dataset-fashion-mnist)"
 	section "load Fashion-MNIST: $rows training images into items, 10000 test images into queries"
 	t0=$(now)
-	upsql <<-'EOF'
+	upsql <<-EOF
 		SET client_min_messages = warning;
-		CREATE EXTENSION IF NOT EXISTS omendb;
+		CREATE EXTENSION IF NOT EXISTS ${VECTOR_EXTENSION:-omendb};
 		DROP TABLE IF EXISTS items, queries CASCADE;
 		CREATE TABLE items (id int, embedding vector(784));
 		CREATE TABLE queries (id int, embedding vector(784));
@@ -466,13 +470,13 @@ ${OMENDB_PG_CONF:-}"
 	start_cluster
 }
 
-# bench_server PREFIX: the caller's server when PGHOST or PGPORT was set,
-# else own_server PREFIX.  Sets BENCH_DIR, test/bench where the clients can
-# read it (the throw-away cluster's run as the test user: the copied
-# sources).
+# bench_server PREFIX: the caller's server when PGHOST or PGPORT was set
+# (with VECTOR_EXTENSION, default omendb), else own_server PREFIX.  Sets
+# BENCH_DIR, test/bench where the clients can read it (the throw-away
+# cluster's run as the test user: the copied sources).
 bench_server() {
 	if [[ -n $CALLER_PGHOST || -n $CALLER_PGPORT ]]; then
-		use_caller_server
+		use_caller_server "${VECTOR_EXTENSION:-omendb}"
 		BENCH_DIR=$REPO_ROOT/test/bench
 	else
 		own_server "$1"
@@ -556,28 +560,31 @@ exact_topk() {
 	[[ $failed == 0 ]] || die "ground truth query failed"
 }
 
+# The setting a sweep varies: diskann.query_search_list_size, or another
+# index's (hnsw.ef_search) when LIST_GUC says so.
+list_guc() { echo "${LIST_GUC:-diskann.query_search_list_size}"; }
+
 # recall_at L GT NQ K: mean recall@K of queries 1..NQ run through knn_run
-# at diskann.query_search_list_size L, against the ids in table GT (as
-# exact_topk makes it), to 4 decimals.
+# at list_guc L, against the ids in table GT (as exact_topk makes it), to 4
+# decimals.
 recall_at() {
-	sql1 "SET diskann.query_search_list_size = $1;
+	sql1 "SET $(list_guc) = $1;
 		SELECT round(avg(recall(r.ids, g.ids))::numeric, 4)
 		FROM knn_run($3, $4) r JOIN $2 g USING (qid)"
 }
 
 # index_scan_used INDEX K [L]: true when the planner answers a k-NN query
-# on items (LIMIT K) with an index scan using INDEX, at
-# diskann.query_search_list_size L if given.
+# on items (LIMIT K) with an index scan using INDEX, at list_guc L if given.
 index_scan_used() {
 	local set="" plan
-	[[ -n ${3:-} ]] && set="SET diskann.query_search_list_size = $3;"
+	[[ -n ${3:-} ]] && set="SET $(list_guc) = $3;"
 	plan=$(sql1 "$set EXPLAIN (COSTS OFF) SELECT id FROM items
 		ORDER BY embedding <-> (SELECT embedding FROM queries WHERE id = 1) LIMIT $2")
 	grep -q "Index Scan using $1" <<<"$plan"
 }
 
-# sweep_point INDEX L GT NQ K: one point of a sweep of
-# diskann.query_search_list_size: POINT_RECALL, recall_at L over NQ
+# sweep_point INDEX L GT NQ K: one point of a sweep of list_guc:
+# POINT_RECALL, recall_at L over NQ
 # queries; TPS and LAT_MS, knn_pgbench for duration_args; POINT_PLAN,
 # "index", or "NO-INDEX" (with a warning) when the planner does not use
 # INDEX at L.
@@ -590,21 +597,22 @@ sweep_point() {
 	fi
 	POINT_RECALL=$(recall_at "$l" "$gt" "$nq" "$k")
 	# shellcheck disable=SC2046
-	knn_pgbench "$nq" "-c diskann.query_search_list_size=$l" $(duration_args)
+	knn_pgbench "$nq" "-c $(list_guc)=$l" $(duration_args)
 }
 
 # create_diskann INDEX TABLE: CREATE INDEX INDEX ON TABLE USING diskann
 # (embedding vector_l2_ops), WITH (OMENDB_INDEX_WITH) if set, under
 # maintenance_work_mem OMENDB_MAINTENANCE_WORK_MEM (default 2GB), showing
-# progress; BUILD_S is its time in seconds.
+# progress; BUILD_S is its time in seconds.  BENCH_AM=hnsw builds
+# pgvector's index instead, with its default options.
 create_diskann() {
-	local with="" t0
-	[[ -n ${OMENDB_INDEX_WITH:-} ]] && with="WITH ($OMENDB_INDEX_WITH)"
+	local with="" t0 am=${BENCH_AM:-diskann}
+	[[ $am == diskann && -n ${OMENDB_INDEX_WITH:-} ]] && with="WITH ($OMENDB_INDEX_WITH)"
 	start_progress_monitor
 	t0=$(now)
 	upsql <<-EOF
 		SET maintenance_work_mem = '${OMENDB_MAINTENANCE_WORK_MEM:-2GB}';
-		CREATE INDEX $1 ON $2 USING diskann (embedding vector_l2_ops) $with;
+		CREATE INDEX $1 ON $2 USING $am (embedding vector_l2_ops) $with;
 	EOF
 	BUILD_S=$(elapsed "$t0")
 	stop_progress_monitor

@@ -46,7 +46,16 @@
 #
 # The tables have autovacuum off, so that only the benchmark's VACUUMs run.
 #
+# OMENDB_BENCH_SYSTEM=pgvector runs the same against pgvector's hnsw index
+# (default options; hnsw.ef_search takes the list sizes' values; no
+# diskann_stats or diskann_verify columns), in a database with pgvector's
+# vector extension and not omendb.  With OMENDB_BENCH_TSV_DIR set, the
+# churn rounds and the index-first figures are also written there as TSV
+# (churn_rounds.tsv, churn_indexfirst.tsv) for test/bench/suite.sh.
+#
 # Environment:
+#   OMENDB_BENCH_SYSTEM          omendb (default) or pgvector
+#   OMENDB_BENCH_TSV_DIR         directory for the TSV files (default: none)
 #   OMENDB_BENCH_ROWS            N, training images used (default 60000)
 #   OMENDB_BENCH_QUERIES         test images used as queries (default 100)
 #   OMENDB_BENCH_PARTS           parts to run (default "churn indexfirst inserts")
@@ -86,6 +95,15 @@ INS_CLIENTS=${OMENDB_INSERT_CLIENTS:-1 2 4}
 INS_SECONDS=${OMENDB_INSERT_SECONDS:-20}
 K=10
 REPORT=()
+SYSTEM=${OMENDB_BENCH_SYSTEM:-omendb}
+TSV_DIR=${OMENDB_BENCH_TSV_DIR:-}
+case $SYSTEM in
+omendb) ;;
+pgvector)
+	export BENCH_AM=hnsw LIST_GUC=hnsw.ef_search VECTOR_EXTENSION=vector
+	;;
+*) die "OMENDB_BENCH_SYSTEM must be omendb or pgvector" ;;
+esac
 
 # ---------------------------------------------------------------- helpers
 
@@ -106,6 +124,15 @@ timed() {
 	SECONDS_TAKEN=$(elapsed "$t0" 3)
 }
 
+# tsv FILE FIELD...: append a tab-separated line to TSV_DIR/FILE (when
+# OMENDB_BENCH_TSV_DIR is set).
+tsv() {
+	[[ -n $TSV_DIR ]] || return 0
+	local file=$TSV_DIR/$1
+	shift
+	(IFS=$'\t'; echo "$*") >>"$file"
+}
+
 # report LINE...: lines for the final summary.
 report() { REPORT+=("$@"); }
 
@@ -118,10 +145,14 @@ new_items() {
 	EOF
 }
 
-# verify INDEX: print diskann_verify's problem count; when there are any,
-# the first ones go to stderr.
+# verify INDEX: print diskann_verify's problem count ("-" for pgvector);
+# when there are any, the first ones go to stderr.
 verify() {
 	local n
+	if [[ $SYSTEM != omendb ]]; then
+		echo -
+		return 0
+	fi
 	n=$(sql1 "SELECT count(*) FROM diskann_verify('$1')")
 	if [[ $n != 0 ]]; then
 		note "WARNING: diskann_verify('$1') reports $n problems, the first:" >&2
@@ -169,13 +200,16 @@ churn_state() {
 	check_plan items_churn_idx "$CHURN_L"
 	recall=$(recall_at "$CHURN_L" churn_gt "$NQ" "$K")
 	size=$(mib items_churn_idx)
-	stats=$(sql1 "SELECT live_nodes, free_slots, deleted_nodes FROM diskann_stats('items_churn_idx')")
+	stats="-|-|-"
+	[[ $SYSTEM == omendb ]] &&
+		stats=$(sql1 "SELECT live_nodes, free_slots, deleted_nodes FROM diskann_stats('items_churn_idx')")
 	IFS='|' read -r live free deleted <<<"$stats"
 	rows=$(sql1 "SELECT count(*) FROM items")
 	line=$(printf '%7s %8s %10s %10s %9s %14s %11s %11s %8s' "$1" "$rows" "$recall" \
 		"$size" "$3" "$2" "$live" "$free" "$deleted")
 	printf '  %s\n' "$line"
 	CHURN_LINES+=("$line")
+	tsv churn_rounds.tsv "$1" "$rows" "$recall" "$size" "$3" "$2"
 	CHURN_RECALL=$recall
 	CHURN_MIB=$size
 	note "(ground truth and recall took $(elapsed "$t0") s)"
@@ -238,6 +272,8 @@ churn() {
 	fresh_recall=$(recall_at "$CHURN_L" churn_gt "$NQ" "$K")
 	fresh_mib=$(mib items_churn_idx)
 	note "REINDEX $reindex_s s: recall@$K $fresh_recall, $fresh_mib MiB"
+	tsv churn_summary.tsv "$problems" "$churned_recall" "$churned_mib" "$reindex_s" \
+		"$fresh_recall" "$fresh_mib"
 
 	report "churn: $CHURN_BASE rows, bulk-built index (${OMENDB_INDEX_WITH:-default options}), $ROUNDS rounds of" \
 		"  $CHURN_D deletes + $CHURN_D inserts + VACUUM (INDEX_CLEANUP on); recall@$K at L = $CHURN_L over $NQ queries" \
@@ -278,8 +314,9 @@ indexfirst() {
 	upsql -c "ANALYZE items"
 	if_mib=$(mib items_indexfirst_idx)
 	note "COPY $(fmt1 "$copy_s") s, $rate rows/s; index $if_mib MiB"
-	note "diskann_stats: $(sql1 "SELECT format('%s nodes, %s live, %s free slots, average out-degree %s',
-		nodes, live_nodes, free_slots, round(avg_out_degree::numeric, 1)) FROM diskann_stats('items_indexfirst_idx')")"
+	[[ $SYSTEM == omendb ]] &&
+		note "diskann_stats: $(sql1 "SELECT format('%s nodes, %s live, %s free slots, average out-degree %s',
+			nodes, live_nodes, free_slots, round(avg_out_degree::numeric, 1)) FROM diskann_stats('items_indexfirst_idx')")"
 	problems=$(verify items_indexfirst_idx)
 	note "diskann_verify: $problems problems"
 
@@ -317,10 +354,13 @@ indexfirst() {
 		"  $(printf '%-30s %s' "bulk COPY + CREATE INDEX" "$bulk_copy_s s + $BUILD_S s = $(awk -v a="$bulk_copy_s" -v b="$BUILD_S" 'BEGIN { printf "%.1f", a + b }') s; index $bulk_mib MiB")" "" \
 		"  $(printf '%6s | %-32s | %s' "" "index-first (COPY into the index)" "bulk-built (CREATE INDEX)")" \
 		"  $(printf '%6s | %10s %9s %11s | %10s %9s %11s' L "recall@$K" QPS "latency ms" "recall@$K" QPS "latency ms")"
+	tsv churn_indexfirst.tsv "$ROWS" "$copy_s" "$rate" "$if_mib" "$problems" "$bulk_copy_s" \
+		"$BUILD_S" "$bulk_mib"
 	local a_rec a_qps a_lat a_plan b_rec b_qps b_lat b_plan flag
 	for l in $SWEEP; do
 		read -r a_rec a_qps a_lat a_plan <<<"${if_out[l]}"
 		read -r b_rec b_qps b_lat b_plan <<<"${SWEEP_OUT[l]}"
+		tsv churn_indexfirst_sweep.tsv "$l" "$a_rec" "$a_qps" "$b_rec" "$b_qps"
 		flag=""
 		[[ $a_plan == index && $b_plan == index ]] || flag="  (planner did not use an index)"
 		report "  $(printf '%6s | %10s %9s %11s | %10s %9s %11s' "$l" "$a_rec" "$a_qps" "$a_lat" \
@@ -381,7 +421,7 @@ main() {
 		make_workdir omendb-churn
 	fi
 	load_data
-	has_diskann || die "the diskann access method is not installed"
+	[[ $SYSTEM != omendb ]] || has_diskann || die "the diskann access method is not installed"
 	create_knn_helpers
 
 	want churn && churn
