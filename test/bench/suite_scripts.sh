@@ -29,14 +29,15 @@ run_script() {
 }
 
 # follow LOG PID: print LOG's section headers as progress lines while PID
-# runs.
+# runs.  (No command here may fail: under set -e that would end the suite,
+# and its EXIT trap would stop the server under the running script.)
 follow() {
 	local seen=0 n line
 	while kill -0 "$2" 2>/dev/null; do
 		sleep 2
 		n=$(wc -l <"$1" 2>/dev/null || echo 0)
 		if [[ $n -gt $seen ]]; then
-			sed -n "$((seen + 1)),${n}p" "$1" | grep '^==> ' | while read -r line; do
+			sed -n "$((seen + 1)),${n}p" "$1" | { grep '^==> ' || true; } | while read -r line; do
 				progress "$SYSTEM: ${line#==> }"
 			done
 			seen=$n
@@ -90,9 +91,9 @@ stage_churn() {
 	done
 	churn_compare
 	plot_series "$OUT_DIR/churn_recall.png" "Churn: recall@$K after each round (0: fresh build)" \
-		round "recall@$K" "$(data_file churn_recall)"
+		round "recall@$K" "$(data_file churn_recall)" "set xtics 1"
 	plot_series "$OUT_DIR/churn_vacuum.png" "Churn: VACUUM time per round" \
-		round "seconds" "$(data_file churn_vacuum)" "set key top right"
+		round "seconds" "$(data_file churn_vacuum)" "set xtics 1; set key top right"
 	md_image churn_recall.png "churn recall per round"
 	md_image churn_vacuum.png "VACUUM time per round"
 }
