@@ -24,8 +24,8 @@ stage_budget() {
 	local full quick
 	case $1 in
 	fmnist) full=420 quick=40 ;;
-	million) full=1500 quick=40 ;;
-	lowmem) full=1500 quick=15 ;;
+	million) full=600 quick=40 ;;
+	lowmem) full=1500 quick=45 ;;
 	curve) full=1200 quick=30 ;;
 	pgbench) full=420 quick=45 ;;
 	churn) full=900 quick=40 ;;
@@ -93,13 +93,14 @@ progress() {
 # with omendb built and installed; checks for pgvector when comparing.
 suite_server() {
 	if [[ -n $CALLER_PGHOST || -n $CALLER_PGPORT ]]; then
-		ensure_packages plot
+		ensure_packages plot dataset
+		CALLER_PGDATABASE=${CALLER_PGDATABASE:-postgres}
 		use_caller_server ''
 		TEST_USER=$(id -un)
 		make_workdir omendb-suite
 		BENCH_DIR=$REPO_ROOT/test/bench
 	else
-		ensure_packages plot
+		ensure_packages plot dataset
 		local sb=4GB
 		[[ $QUICK == 1 ]] && sb=512MB
 		OMENDB_PG_CONF="shared_buffers = $sb
