@@ -355,14 +355,20 @@ load_fashion_mnist() {
 		upsql -c "COPY items (id, embedding) FROM STDIN"
 	perl "$loader" --set test |
 		upsql -c "COPY queries (id, embedding) FROM STDIN"
+	finish_items_queries
+	LOAD_SECONDS=$(elapsed "$t0")
+	note "loaded $(sql1 'SELECT count(*) FROM items') rows in $LOAD_SECONDS s"
+}
+
+# finish_items_queries: primary keys on the freshly loaded items and
+# queries, then VACUUM ANALYZE both.
+finish_items_queries() {
 	upsql <<-'EOF'
 		ALTER TABLE items ADD PRIMARY KEY (id);
 		ALTER TABLE queries ADD PRIMARY KEY (id);
 		VACUUM ANALYZE items;
 		VACUUM ANALYZE queries;
 	EOF
-	LOAD_SECONDS=$(elapsed "$t0")
-	note "loaded $(sql1 'SELECT count(*) FROM items') rows in $LOAD_SECONDS s"
 }
 
 # create_knn_helpers: knn_run(nq, k) runs the k-NN query for queries 1..nq

@@ -14,12 +14,17 @@
 #   4. make kernelcheck (stand-alone distance kernel unit test);
 #   5. start a throw-away cluster in the temp dir and run pg_regress
 #      (make installcheck, sql/*.sql) against it;
-#   6. run the TAP tests (make installcheck's prove over test/t/*.pl; they
+#   6. run the benchmark suite's quick mode against that cluster
+#      (test/bench/suite.sh --quick: every stage on small data, a Markdown
+#      report with plots) and check the report: every stage's section, every
+#      plot a PNG, recall of the unfiltered sweeps above a floor;
+#   7. run the TAP tests (make installcheck's prove over test/t/*.pl; they
 #      start their own clusters);
-#   7. stop the cluster (also on failure or interrupt), print the failure
+#   8. stop the cluster (also on failure or interrupt), print the failure
 #      details, the summaries and a last line
 #        omendb tests: N passed, M failed
-#      counting the kernel test, each pg_regress test and each TAP file.
+#      counting the kernel test, each pg_regress test, the benchmark
+#      suite's quick run and each TAP file.
 # Exit status 0 only if everything passed.
 #
 # Environment: OMENDB_KEEP_TMP=1 keeps the temp dir; OMENDB_TEST_USER,
@@ -34,6 +39,7 @@ PASSED=0
 FAILED=0
 KERNEL_SUMMARY=""
 REGRESS_SUMMARY=""
+BENCH_SUMMARY="benchmark suite (quick): did not run"
 TAP_SUMMARY=""
 FAILED_TAP=()
 
@@ -112,6 +118,52 @@ run_regress() {
 	return 0
 }
 
+# run_bench_quick: test/bench/suite.sh --quick against the running cluster,
+# then check_bench_report; one suite.
+run_bench_quick() {
+	section "benchmark suite, quick (test/bench/suite.sh --quick)"
+	local out=$WORKDIR/bench-report log=$WORKDIR/bench.out rc=0
+	run_logged "$log" env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$TEST_USER" \
+		PG_CONFIG="$PG_CONFIG" OMENDB_BENCH_CACHE="$WORKDIR/bench-cache" \
+		bash "$SRCDIR/test/bench/suite.sh" --quick --out "$out" || rc=$?
+	if [[ $rc -eq 0 ]] && check_bench_report "$out"; then
+		BENCH_SUMMARY="benchmark suite (quick): report and plots complete ($out/report.md)"
+		tally 1 0
+	else
+		BENCH_SUMMARY="benchmark suite (quick): FAILED (exit status $rc; see above)"
+		tally 0 1
+	fi
+}
+
+# check_bench_report DIR: the quick report in DIR has every stage's
+# section, every plot it shows is a PNG file, and the unfiltered sweeps
+# reach recall@10 0.9 at their largest list size.
+check_bench_report() {
+	local dir=$1 ok=0 heading png stage best
+	for heading in "## Fashion-MNIST" "## Embedding-like mixture" "## CREATE INDEX with little memory" \
+		"## Insert-cost curve" "## pgbench workloads" "## Churn and index-first loading" "## Filtered search"; do
+		if ! grep -q "^$heading" "$dir/report.md"; then
+			note "report: no section '$heading'"
+			ok=1
+		fi
+	done
+	for png in $(sed -n 's/^!\[[^]]*\](\([^)]*\))$/\1/p' "$dir/report.md"); do
+		if [[ $(head -c 4 "$dir/$png" 2>/dev/null | od -An -c | tr -d ' ') != '211PNG' ]]; then
+			note "report: $png is not a PNG file"
+			ok=1
+		fi
+	done
+	for stage in fmnist million; do
+		best=$(awk -F'\t' 'NR > 1 && $3 > best { best = $3 } END { print best + 0 }' \
+			"$dir/data/${stage}_sweep.tsv" 2>/dev/null || echo 0)
+		if ! awk -v b="$best" 'BEGIN { exit !(b >= 0.9) }'; then
+			note "report: $stage sweep reaches recall@10 $best only"
+			ok=1
+		fi
+	done
+	return "$ok"
+}
+
 # run_tap: make installcheck's prove part; one suite per test/t/*.pl file.
 run_tap() {
 	section "TAP tests (make installcheck, prove test/t/*.pl)"
@@ -179,12 +231,14 @@ main() {
 	run_kernelcheck
 	start_cluster
 	run_regress
+	run_bench_quick
 	stop_cluster
 	run_tap
 
 	section "summary ($(elapsed "$t0") s)"
 	echo "$KERNEL_SUMMARY"
 	echo "$REGRESS_SUMMARY"
+	echo "$BENCH_SUMMARY"
 	echo "$TAP_SUMMARY"
 	final_line
 	[[ $FAILED -eq 0 ]]

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test/bench/suite_lib.sh: the machinery of test/bench/suite.sh (sourced by
 # it): server and databases per system, stage budgets and progress, the
 # cache, Markdown fragments, gnuplot plots and the report.  The stages
@@ -26,7 +27,7 @@ stage_budget() {
 	fmnist) full=420 quick=40 ;;
 	million) full=600 quick=40 ;;
 	lowmem) full=1500 quick=45 ;;
-	curve) full=1200 quick=30 ;;
+	curve) full=600 quick=30 ;;
 	pgbench) full=420 quick=45 ;;
 	churn) full=900 quick=40 ;;
 	filtered) full=420 quick=40 ;;
@@ -174,6 +175,17 @@ relation_mb() { sql1 "SELECT round(pg_total_relation_size('$1') / 1048576.0, 1)"
 # cached NAME: the path of cache file NAME.
 cached() { echo "$CACHE/$1"; }
 
+# load_ground_truth FILE: (re)create table gt (qid, ids) from FILE, COPY
+# text lines "qid<TAB>{id,...}".
+load_ground_truth() {
+	upsql <<-EOF
+		SET client_min_messages = warning;
+		DROP TABLE IF EXISTS gt;
+		CREATE TABLE gt (qid int PRIMARY KEY, ids int[] NOT NULL);
+	EOF
+	upsql -c "COPY gt FROM STDIN" <"$1"
+}
+
 # cache_ground_truth NAME NQ: table gt (qid, ids) with the exact top-K of
 # queries 1..NQ over items, from cache file NAME if present, else computed
 # by exact_topk and saved there.
@@ -181,12 +193,7 @@ cache_ground_truth() {
 	local file
 	file=$(cached "$1")
 	if [[ -s $file ]]; then
-		upsql <<-EOF
-			SET client_min_messages = warning;
-			DROP TABLE IF EXISTS gt;
-			CREATE TABLE gt (qid int PRIMARY KEY, ids int[] NOT NULL);
-		EOF
-		upsql -c "COPY gt FROM STDIN" <"$file"
+		load_ground_truth "$file"
 		progress "ground truth from the cache ($file)"
 		return 0
 	fi
@@ -327,6 +334,7 @@ plot_recall_qps() {
 	done <"$exact"
 	local IFS=,
 	gnuplot_run "$png" "set title '$title'
+		set datafile separator tab
 		set xlabel 'recall@$K'
 		set ylabel 'queries per second (1 client)'
 		set logscale y
@@ -343,6 +351,7 @@ plot_series() {
 	done < <(split_series "$tsv")
 	local IFS=,
 	gnuplot_run "$png" "set title '$title'
+		set datafile separator tab
 		set xlabel '$xl'
 		set ylabel '$yl'
 		set key top left

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test/bench/suite_scripts.sh: the stages of test/bench/suite.sh (sourced
 # by it) that run the stand-alone benchmarks against the suite's server:
 #

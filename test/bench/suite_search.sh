@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test/bench/suite_search.sh: the search stages of test/bench/suite.sh
 # (sourced by it) and the datasets they load.
 #
@@ -15,9 +16,9 @@
 
 # ---------------------------------------------------------------- data
 
-# ensure_fmnist: items and queries hold Fashion-MNIST in the current
-# database (reused when already there), gt the exact top-K.  Sets
-# ROWS_FMNIST and NQ_FMNIST.
+# ensure_fmnist [nogt]: items and queries hold Fashion-MNIST in the
+# current database (reused when already there), gt the exact top-K (unless
+# nogt).  Sets ROWS_FMNIST and NQ_FMNIST.
 ensure_fmnist() {
 	ROWS_FMNIST=60000 NQ_FMNIST=1000
 	[[ $QUICK == 1 ]] && ROWS_FMNIST=10000 NQ_FMNIST=100
@@ -25,6 +26,7 @@ ensure_fmnist() {
 		progress "loading Fashion-MNIST ($ROWS_FMNIST rows)"
 		load_fashion_mnist "$ROWS_FMNIST" >/dev/null
 	fi
+	[[ ${1:-} == nogt ]] && return 0
 	cache_ground_truth "fmnist_gt_${ROWS_FMNIST}_${NQ_FMNIST}_k$K.tsv" "$NQ_FMNIST"
 }
 
@@ -77,20 +79,10 @@ ensure_million() {
 		EOF
 		upsql -c "COPY items FROM STDIN (FORMAT binary)" <"$MIX_BASE"
 		upsql -c "COPY queries FROM STDIN (FORMAT binary)" <"$MIX_QUERIES"
-		upsql <<-EOF
-			ALTER TABLE items ADD PRIMARY KEY (id);
-			ALTER TABLE queries ADD PRIMARY KEY (id);
-			VACUUM ANALYZE items;
-			VACUUM ANALYZE queries;
-		EOF
+		finish_items_queries
 		progress "loaded in $(elapsed "$t0") s"
 	fi
-	upsql <<-EOF
-		SET client_min_messages = warning;
-		DROP TABLE IF EXISTS gt;
-		CREATE TABLE gt (qid int PRIMARY KEY, ids int[] NOT NULL);
-	EOF
-	upsql -c "COPY gt FROM STDIN" <"$MIX_GT"
+	load_ground_truth "$MIX_GT"
 }
 
 # drop_vector_indexes: drop every index on items but its primary key.
