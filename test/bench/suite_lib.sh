@@ -155,14 +155,18 @@ index_with() {
 # create_vector_index NAME TABLE MEM: CREATE INDEX NAME on TABLE's
 # embedding with this system's access method and L2 operator class, under
 # maintenance_work_mem MEM, with the progress monitor; BUILD_S is its time.
+# Returns non-zero if it fails (so that callers in a condition see it).
 create_vector_index() {
 	local t0
 	start_progress_monitor
 	t0=$(now)
-	upsql <<-EOF
+	if ! upsql <<-EOF; then
 		SET maintenance_work_mem = '$3';
 		CREATE INDEX $1 ON $2 USING $AM (embedding $OPS_L2) $(index_with);
 	EOF
+		stop_progress_monitor
+		return 1
+	fi
 	BUILD_S=$(elapsed "$t0")
 	stop_progress_monitor
 }

@@ -229,7 +229,9 @@ stage_lowmem() {
 		create_knn_helpers
 		drop_vector_indexes
 		progress "$sys: CREATE INDEX USING $AM, maintenance_work_mem $mem"
-		create_vector_index items_lowmem_idx items "$mem"
+		create_vector_index items_lowmem_idx items "$mem" 2>"$WORKDIR/lowmem.err" ||
+			die "$(cat "$WORKDIR/lowmem.err")"
+		[[ $sys == omendb ]] && LOWMEM_NEED=$(memory_needed "$WORKDIR/lowmem.err" "$mem" "$ROWS_MILLION")
 		upsql -c "ANALYZE items"
 		recall=$(recall_at "$l" gt "$NQ_MILLION" "$K")
 		printf '%s\t%s\t%s\t%s\t%s\n' "$sys" "$mem" "$BUILD_S" "$(relation_mb items_lowmem_idx)" \
@@ -240,9 +242,21 @@ stage_lowmem() {
 	lowmem_report "$tsv" "$l"
 }
 
+# memory_needed ERRFILE MEM ROWS: from omendb's NOTICE in ERRFILE ("no
+# longer fits into maintenance_work_mem after N tuples"), about how much
+# maintenance_work_mem an in-memory build of ROWS rows needs, in MB
+# ("-" without the NOTICE).
+memory_needed() {
+	local fit mb
+	fit=$(sed -n 's/.*no longer fits into maintenance_work_mem after \([0-9]*\) tuples.*/\1/p' "$1" | head -n 1)
+	mb=$(sql1 "SELECT pg_size_bytes('$2') / 1048576.0")
+	awk -v f="${fit:-0}" -v m="$mb" -v r="$3" 'BEGIN { if (f > 0) printf "%.0f", m * r / f; else print "-" }'
+}
+
 # lowmem_report TSV L: the lowmem stage's part of the report.
 lowmem_report() {
-	local sys mem build index recall inmem
+	local sys mem build index recall inmem setting=""
+	LOWMEM_NEED=${LOWMEM_NEED:-}
 	md "## CREATE INDEX with little memory" "" \
 		"The embedding-like set ($ROWS_MILLION x 128) built at a small \`maintenance_work_mem\`; recall@$K at list size $2" \
 		"(diskann.query_search_list_size / hnsw.ef_search).  In-memory build time from the million stage of this run, if it ran."
@@ -254,6 +268,7 @@ lowmem_report() {
 			inmem=$(awk -F'\t' -v s="$sys" -v r="$ROWS_MILLION" '$1 == s && $2 == r { print $3 }' \
 				"$OUT_DIR/data/million_build.tsv")
 		md_row "$sys" "$mem" "$build" "$index" "$recall" "${inmem:--}"
+		setting=$mem
 	done <"$1"
 	if [[ ${#SYSTEMS[@]} -ge 2 ]]; then
 		local a b
@@ -261,4 +276,7 @@ lowmem_report() {
 		b=$(awk -F'\t' -v s="${SYSTEMS[1]}" '$1 == s { print $3 }' "$1")
 		md "" "omendb / ${SYSTEMS[1]} build time at this setting: $(ratio_or_dash "$a" "$b")x."
 	fi
+	md "" "omendb's in-memory build of these $ROWS_MILLION rows needs \`maintenance_work_mem\` of about" \
+		"${LOWMEM_NEED:--} MB (from the rows that fitted into $setting before the build went to disk)."
+	return 0
 }
