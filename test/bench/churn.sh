@@ -165,7 +165,7 @@ verify() {
 # size L (the recall would then be the exact scan's).
 check_plan() {
 	index_scan_used "$1" "$K" "$2" ||
-		note "WARNING: the planner does not use $1 at diskann.query_search_list_size = $2"
+		note "WARNING: the planner does not use $1 at $(list_guc) = $2"
 }
 
 # ---------------------------------------------------------------- data
@@ -303,7 +303,7 @@ sweep_into() {
 
 indexfirst() {
 	local dump=$WORKDIR/train.copy t0 copy_s rate problems if_mib
-	section "index-first: empty table with the diskann index, COPY of $ROWS rows"
+	section "index-first: empty table with the vector index, COPY of $ROWS rows"
 	upsql -c "COPY (SELECT id, embedding FROM train ORDER BY id) TO STDOUT" >"$dump"
 	new_items items
 	create_diskann items_indexfirst_idx items
@@ -325,7 +325,7 @@ indexfirst() {
 	exact_topk load_gt "$NQ" "$K"
 	note "computed in $(elapsed "$t0") s"
 
-	section "index-first: sweep of diskann.query_search_list_size on the index-first index"
+	section "index-first: sweep of $(list_guc) on the index-first index"
 	sweep_into items_indexfirst_idx
 	local -a if_out=()
 	local l
@@ -343,7 +343,7 @@ indexfirst() {
 	bulk_mib=$(mib items_bulk_idx)
 	note "COPY $bulk_copy_s s, CREATE INDEX $BUILD_S s; index $bulk_mib MiB"
 
-	section "bulk: sweep of diskann.query_search_list_size on the bulk-built index"
+	section "bulk: sweep of $(list_guc) on the bulk-built index"
 	sweep_into items_bulk_idx
 
 	local per_point="${OMENDB_BENCH_SECONDS:-10} s"
@@ -373,7 +373,7 @@ indexfirst() {
 inserts() {
 	local c lines=() tps1="" tps2="" added problems
 	for c in $INS_CLIENTS; do
-		section "concurrent inserts: pgbench -c $c for $INS_SECONDS s into $INS_BASE rows with a diskann index"
+		section "concurrent inserts: pgbench -c $c for $INS_SECONDS s into $INS_BASE rows with a vector index"
 		upsql <<-EOF
 			SET client_min_messages = warning;
 			DROP TABLE IF EXISTS ins;
