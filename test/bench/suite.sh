@@ -113,6 +113,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/suite_workloads.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/suite_scripts.sh"
 
 main() {
+	SUITE_ARGS="$*"
 	parse_args "$@"
 	omendb_init
 	if [[ $LIST_ONLY == 1 ]]; then

@@ -267,6 +267,18 @@ machine_md() {
 	fi
 }
 
+# earlier_sections: a line naming the stages whose sections come from
+# earlier runs into OUT_DIR (not run by this command), if any.
+earlier_sections() {
+	local stage old=()
+	for stage in "${ALL_STAGES[@]}"; do
+		[[ -s $OUT_DIR/$stage.md && " ${STAGES[*]} " != *" $stage "* ]] && old+=("$stage")
+	done
+	[[ ${#old[@]} -eq 0 ]] && return 0
+	echo
+	echo "The sections of ${old[*]} are from earlier runs into this directory."
+}
+
 # write_report: OUT_DIR/report.md from the machine, the stage times and the
 # stages' fragments (stages not run this time keep their last fragment).
 write_report() {
@@ -285,6 +297,7 @@ write_report() {
 			read -r stage took budget <<<"$line"
 			echo "$stage $(mmss "$took") ($(mmss "$budget"))"
 		done | paste -sd ',' | sed 's/,/, /g'
+		earlier_sections
 		for stage in "${ALL_STAGES[@]}"; do
 			[[ -s $OUT_DIR/$stage.md ]] || continue
 			echo
