@@ -606,20 +606,24 @@ sweep_point() {
 	knn_pgbench "$nq" "-c $(list_guc)=$l" $(duration_args)
 }
 
-# create_diskann INDEX TABLE: CREATE INDEX INDEX ON TABLE USING diskann
-# (embedding vector_l2_ops), WITH (OMENDB_INDEX_WITH) if set, under
-# maintenance_work_mem OMENDB_MAINTENANCE_WORK_MEM (default 2GB), showing
-# progress; BUILD_S is its time in seconds.  BENCH_AM=hnsw builds
-# pgvector's index instead, with its default options.
+# create_diskann INDEX TABLE [MEM]: CREATE INDEX INDEX ON TABLE USING
+# diskann (embedding vector_l2_ops), WITH (OMENDB_INDEX_WITH) if set, under
+# maintenance_work_mem MEM (default OMENDB_MAINTENANCE_WORK_MEM, else 2GB),
+# showing progress; BUILD_S is its time in seconds.  BENCH_AM=hnsw builds
+# pgvector's index instead, with its default options.  Returns non-zero
+# if CREATE INDEX fails (so that callers in a condition see it).
 create_diskann() {
 	local with="" t0 am=${BENCH_AM:-diskann}
 	[[ $am == diskann && -n ${OMENDB_INDEX_WITH:-} ]] && with="WITH ($OMENDB_INDEX_WITH)"
 	start_progress_monitor
 	t0=$(now)
-	upsql <<-EOF
-		SET maintenance_work_mem = '${OMENDB_MAINTENANCE_WORK_MEM:-2GB}';
+	if ! upsql <<-EOF; then
+		SET maintenance_work_mem = '${3:-${OMENDB_MAINTENANCE_WORK_MEM:-2GB}}';
 		CREATE INDEX $1 ON $2 USING $am (embedding vector_l2_ops) $with;
 	EOF
+		stop_progress_monitor
+		return 1
+	fi
 	BUILD_S=$(elapsed "$t0")
 	stop_progress_monitor
 }

@@ -6,9 +6,12 @@
 #
 # A stage is a function stage_NAME.  It may use:
 #   use_db SYSTEM DATASET   connect the clients to SYSTEM's database for
-#                           DATASET (created on first use); sets AM, OPS_L2,
-#                           LIST_GUC, SYS_LABEL
+#                           DATASET (created on first use); sets AM (also
+#                           as BENCH_AM, for create_diskann), LIST_GUC,
+#                           SYS_LABEL
 #   progress MSG            a progress line (stage, elapsed, budget left)
+#   create_diskann NAME TABLE MEM   (test/lib.sh) the system's index on
+#                           TABLE's embedding, timed (BUILD_S)
 #   md LINE...              lines of the stage's part of the report
 #   md_table HEADER...      a Markdown table header; md_row CELL... its rows
 #   data_file NAME          path of a TSV file for the stage's data
@@ -120,16 +123,17 @@ ${OMENDB_PG_CONF:-}"
 
 # use_db SYSTEM DATASET: point the clients at database SYSTEM_DATASET
 # (created with SYSTEM's extension if missing) and set the system's index
-# vocabulary: AM, OPS_L2, LIST_GUC, SYS_LABEL.
+# vocabulary: AM (exported as BENCH_AM, which create_diskann builds),
+# LIST_GUC, SYS_LABEL.
 use_db() {
 	local db=$1_$2 ext
 	case $1 in
 	omendb)
-		ext=omendb AM=diskann OPS_L2=vector_l2_ops LIST_GUC=diskann.query_search_list_size
+		ext=omendb AM=diskann LIST_GUC=diskann.query_search_list_size
 		SYS_LABEL="omendb diskann"
 		;;
 	pgvector)
-		ext=vector AM=hnsw OPS_L2=vector_l2_ops LIST_GUC=hnsw.ef_search
+		ext=vector AM=hnsw LIST_GUC=hnsw.ef_search
 		SYS_LABEL="pgvector hnsw"
 		;;
 	*) die "unknown system $1" ;;
@@ -141,34 +145,7 @@ use_db() {
 	fi
 	export PGDATABASE=$db
 	upsql -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS $ext"
-	export LIST_GUC
-}
-
-# index_with: the WITH clause of this system's index (omendb:
-# OMENDB_INDEX_WITH; pgvector: its defaults).
-index_with() {
-	if [[ $SYSTEM == omendb && -n ${OMENDB_INDEX_WITH:-} ]]; then
-		echo "WITH ($OMENDB_INDEX_WITH)"
-	fi
-}
-
-# create_vector_index NAME TABLE MEM: CREATE INDEX NAME on TABLE's
-# embedding with this system's access method and L2 operator class, under
-# maintenance_work_mem MEM, with the progress monitor; BUILD_S is its time.
-# Returns non-zero if it fails (so that callers in a condition see it).
-create_vector_index() {
-	local t0
-	start_progress_monitor
-	t0=$(now)
-	if ! upsql <<-EOF; then
-		SET maintenance_work_mem = '$3';
-		CREATE INDEX $1 ON $2 USING $AM (embedding $OPS_L2) $(index_with);
-	EOF
-		stop_progress_monitor
-		return 1
-	fi
-	BUILD_S=$(elapsed "$t0")
-	stop_progress_monitor
+	export LIST_GUC BENCH_AM=$AM
 }
 
 # relation_mb RELATION: its size (with TOAST for tables) in MB, one decimal.

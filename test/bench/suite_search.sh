@@ -122,7 +122,7 @@ search_stage() {
 		printf '%s\t%s\n' "$sys" "$exact_qps" >>"$exact_tsv"
 
 		progress "$sys: CREATE INDEX USING $AM, maintenance_work_mem 2GB"
-		create_vector_index items_vec_idx items 2GB
+		create_diskann items_vec_idx items 2GB
 		upsql -c "ANALYZE items"
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$rows" "$BUILD_S" "$(relation_mb items_vec_idx)" \
 			"$(sql1 "SELECT round(pg_table_size('items') / 1048576.0, 1)")" "$exact_qps" >>"$build_tsv"
@@ -229,7 +229,7 @@ stage_lowmem() {
 		create_knn_helpers
 		drop_vector_indexes
 		progress "$sys: CREATE INDEX USING $AM, maintenance_work_mem $mem"
-		create_vector_index items_lowmem_idx items "$mem" 2>"$WORKDIR/lowmem.err" ||
+		create_diskann items_lowmem_idx items "$mem" 2>"$WORKDIR/lowmem.err" ||
 			die "$(cat "$WORKDIR/lowmem.err")"
 		[[ $sys == omendb ]] && LOWMEM_NEED=$(memory_needed "$WORKDIR/lowmem.err" "$mem" "$ROWS_MILLION")
 		upsql -c "ANALYZE items"

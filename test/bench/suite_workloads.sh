@@ -131,7 +131,7 @@ pgbench_prepare() {
 	[[ $(sql1 "SELECT max(id) FROM items") == "$ROWS_FMNIST" ]] ||
 		die "items' ids are not 1..$ROWS_FMNIST"
 	progress "$SYS_LABEL: CREATE INDEX on $ROWS_FMNIST rows"
-	create_vector_index items_bench_idx items 2GB >/dev/null
+	create_diskann items_bench_idx items 2GB >/dev/null
 }
 
 # pgbench_cleanup: items back as it was, without the index, its copy or the
@@ -391,7 +391,7 @@ curve_system() {
 			upsql -c "INSERT INTO curve SELECT id, embedding FROM items WHERE id > $prev AND id <= $n"
 			rows=$(sql1 "SELECT count(*) FROM curve")
 			progress "$SYS_LABEL: CREATE INDEX on $rows rows"
-			create_vector_index curve_idx curve 2GB >/dev/null
+			create_diskann curve_idx curve 2GB >/dev/null
 			rate=$(awk -v r="$rows" -v s="$BUILD_S" 'BEGIN { printf "%.0f", r / s }')
 			how=build
 		fi
