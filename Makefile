@@ -30,7 +30,7 @@ PROVE_TESTS = test/t/*.pl
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-EXTRA_CLEAN = $(DATA_built) test/kernels/test_distance
+EXTRA_CLEAN = $(DATA_built) test/kernels/test_distance test/kernels/test_quant
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -49,6 +49,12 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 test/kernels/test_distance: test/kernels/test_distance.c src/distance.c src/distance_half.c src/distance_sq8.c src/distance.h
 	$(CC) -O2 -Wall -Wextra -Isrc -o $@ test/kernels/test_distance.c src/distance.c src/distance_half.c src/distance_sq8.c -lm
 
+# Stand-alone unit test of the RaBitQ-style quantiser (rotation, kernels,
+# estimator and its error bound).
+test/kernels/test_quant: test/kernels/test_quant.c src/quant.c src/quant.h
+	$(CC) -O2 -Wall -Wextra -Isrc -o $@ test/kernels/test_quant.c src/quant.c -lm
+
 .PHONY: kernelcheck
-kernelcheck: test/kernels/test_distance
+kernelcheck: test/kernels/test_distance test/kernels/test_quant
 	test/kernels/test_distance
+	test/kernels/test_quant

@@ -193,11 +193,21 @@ CLUSTER dedge_multi USING dedge_multi_l2;
 DROP TABLE dedge_multi, dedge_multi_before;
 
 -- slot layouts: aligned for small vectors, streamed when aligned slots would
--- waste space (784 dimensions) and for vectors wider than a page
+-- waste space (784 dimensions) and for vectors wider than a page; plain
+-- storage, then the default compressed storage
 CREATE TABLE dedge_784 (id int, embedding vector(784));
 INSERT INTO dedge_784
 SELECT i, (SELECT array_agg(sin(i * j)) FROM generate_series(1, 784) j)::vector
 FROM generate_series(1, 40) i;
+CREATE INDEX dedge_784_idx ON dedge_784 USING diskann (embedding)
+  WITH (num_neighbors = 32, storage = plain);
+SELECT nodes, dimensions, layout, slot_size FROM diskann_stats('dedge_784_idx');
+SELECT * FROM diskann_verify('dedge_784_idx');
+SET enable_seqscan = off;
+SELECT ARRAY(SELECT id FROM dedge_784 ORDER BY embedding <-> (SELECT embedding FROM dedge_784 WHERE id = 7)
+             LIMIT 3) AS ids;
+RESET enable_seqscan;
+DROP INDEX dedge_784_idx;
 CREATE INDEX dedge_784_idx ON dedge_784 USING diskann (embedding)
   WITH (num_neighbors = 32);
 SELECT nodes, dimensions, layout, slot_size FROM diskann_stats('dedge_784_idx');
@@ -217,7 +227,7 @@ INSERT INTO dedge_wide
 SELECT i, (SELECT array_agg(sin(i * j * 0.001)) FROM generate_series(1, 16000) j)::vector
 FROM generate_series(1, 6) i;
 CREATE INDEX dedge_wide_idx ON dedge_wide USING diskann (embedding vector_cosine_ops)
-  WITH (num_neighbors = 32);
+  WITH (num_neighbors = 32, storage = plain);
 SELECT nodes, live_nodes, dimensions, layout, slot_size, pages > 6 * 7 AS spans_pages
 FROM diskann_stats('dedge_wide_idx');
 SELECT * FROM diskann_verify('dedge_wide_idx');
@@ -231,4 +241,15 @@ SET enable_indexscan = off;
 SELECT ARRAY(SELECT id FROM dedge_wide
              ORDER BY embedding <=> (SELECT embedding FROM dedge_wide WHERE id = 4) LIMIT 6) AS ids;
 RESET enable_indexscan;
+-- compressed, 8 bits: a 16,016-byte code spans pages too
+DROP INDEX dedge_wide_idx;
+CREATE INDEX dedge_wide_idx ON dedge_wide USING diskann (embedding vector_cosine_ops)
+  WITH (num_neighbors = 32, bits = 8);
+SELECT nodes, live_nodes, dimensions, layout, slot_size, storage, bits
+FROM diskann_stats('dedge_wide_idx');
+SELECT * FROM diskann_verify('dedge_wide_idx');
+SET enable_seqscan = off;
+SELECT ARRAY(SELECT id FROM dedge_wide
+             ORDER BY embedding <=> (SELECT embedding FROM dedge_wide WHERE id = 4) LIMIT 6) AS ids;
+RESET enable_seqscan;
 DROP TABLE dedge_wide;

@@ -21,7 +21,8 @@ SELECT i, ARRAY[sin(i), cos(i), sin(2 * i), cos(2 * i), sin(3 * i), cos(3 * i),
                 sin(5 * i), cos(5 * i)]::vector
 FROM generate_series(1, 1000) i;
 INSERT INTO dreach_dup SELECT i, '[5,5,5,5,5,5,5,5]' FROM generate_series(1001, 3000) i;
-CREATE INDEX dreach_dup_idx ON dreach_dup USING diskann (embedding);
+CREATE INDEX dreach_dup_idx ON dreach_dup USING diskann (embedding)
+  WITH (storage = plain);
 SELECT nodes, live_nodes, avg_out_degree <= 32 AS degree_ok FROM diskann_stats('dreach_dup_idx');
 SELECT * FROM diskann_verify('dreach_dup_idx');
 SET enable_seqscan = off;
@@ -60,7 +61,8 @@ CREATE TABLE dreach_ip (id int, embedding vector(6));
 INSERT INTO dreach_ip
 SELECT i, ARRAY[sin(i), cos(i), sin(2 * i), cos(2 * i), sin(i * 0.1), cos(i * 0.3)]::vector
 FROM generate_series(1, 500) i;
-CREATE INDEX dreach_ip_idx ON dreach_ip USING diskann (embedding vector_ip_ops);
+CREATE INDEX dreach_ip_idx ON dreach_ip USING diskann (embedding vector_ip_ops)
+  WITH (storage = plain);
 SELECT nodes, live_nodes FROM diskann_stats('dreach_ip_idx');
 SELECT * FROM diskann_verify('dreach_ip_idx');
 SET enable_seqscan = off;

@@ -30,6 +30,7 @@
 int			diskann_query_search_list_size = DISKANN_DEFAULT_QUERY_SEARCH_LIST_SIZE;
 int			diskann_iterative_scan = DISKANN_ITERATIVE_STRICT;
 int			diskann_max_scan_tuples = 20000;
+int			diskann_query_rescore = DISKANN_DEFAULT_QUERY_RESCORE;
 
 static relopt_kind diskann_relopt_kind;
 
@@ -61,6 +62,12 @@ DiskannInit(void)
 					   "Alpha of RobustPrune in the second build pass",
 					   DISKANN_DEFAULT_MAX_ALPHA, DISKANN_MIN_MAX_ALPHA,
 					   DISKANN_MAX_MAX_ALPHA, AccessExclusiveLock);
+	add_string_reloption(diskann_relopt_kind, "storage",
+						 "What the index keeps of each vector: compressed (a RaBitQ code) or plain (float4)",
+						 NULL, DiskannValidateStorage, AccessExclusiveLock);
+	add_int_reloption(diskann_relopt_kind, "bits",
+					  "Bits per dimension of a compressed vector's code (1, 2, 4 or 8)",
+					  0, 0, 8, AccessExclusiveLock);
 
 	DefineCustomIntVariable("diskann.query_search_list_size",
 							"Search list size of an index scan",
@@ -79,6 +86,13 @@ DiskannInit(void)
 							"Maximum number of index tuples an iterative scan examines",
 							NULL, &diskann_max_scan_tuples,
 							20000, 1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("diskann.query_rescore",
+							"Candidates a scan of a compressed index re-ranks by their exact distance",
+							"The scan orders candidates by distances estimated from codes and "
+							"returns each row only after reading this many candidates' vectors "
+							"from the table; 0 returns rows in estimated order.",
+							&diskann_query_rescore,
+							DISKANN_DEFAULT_QUERY_RESCORE, 0, 10000, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("diskann");
 }
 
@@ -93,10 +107,16 @@ diskannoptions(Datum reloptions, bool validate)
 		{"num_neighbors", RELOPT_TYPE_INT, offsetof(DiskannOptions, num_neighbors)},
 		{"search_list_size", RELOPT_TYPE_INT, offsetof(DiskannOptions, search_list_size)},
 		{"max_alpha", RELOPT_TYPE_REAL, offsetof(DiskannOptions, max_alpha)},
+		{"storage", RELOPT_TYPE_STRING, offsetof(DiskannOptions, storage)},
+		{"bits", RELOPT_TYPE_INT, offsetof(DiskannOptions, bits)},
 	};
+	DiskannOptions *opts;
 
-	return (bytea *) build_reloptions(reloptions, validate, diskann_relopt_kind,
-									  sizeof(DiskannOptions), tab, lengthof(tab));
+	opts = (DiskannOptions *) build_reloptions(reloptions, validate, diskann_relopt_kind,
+											   sizeof(DiskannOptions), tab, lengthof(tab));
+	if (validate && opts)
+		DiskannCheckStorageOptions(opts);
+	return (bytea *) opts;
 }
 
 /*

@@ -35,6 +35,7 @@
 #include "utils/relcache.h"
 
 #include "distance.h"
+#include "quant.h"
 
 #define DISKANN_MAGIC_NUMBER		0x0DA7A1CE
 #define DISKANN_LAYOUT_VERSION		2
@@ -54,9 +55,24 @@ typedef enum DiskannMetric
 	DISKANN_METRIC_L1 = 4		/* taxicab */
 } DiskannMetric;
 
-/* Payload formats: how the vector is stored in a node slot */
-#define DISKANN_PAYLOAD_FLOAT32		1	/* dim float4s, exact distances */
-/* reserved: 2 = scalar-quantised bytes with exact re-ranking from the heap */
+/*
+ * Storages (the payload of a node's vector slot), the storage option:
+ * 'plain' keeps dim float4s, whose distances are exact; 'compressed' keeps
+ * a RaBitQ code (quant.h) whose distances are estimates, re-ranked by the
+ * exact distance of the vector in the heap.
+ */
+#define DISKANN_PAYLOAD_FLOAT32		1	/* 'plain' */
+#define DISKANN_PAYLOAD_RABITQ		2	/* 'compressed' */
+
+#define DISKANN_DEFAULT_BITS		4
+/*
+ * Share of the quantizer's error bound (OMEN_QUANT_EPS0 standard
+ * deviations) that a scan takes off an estimate as the lower bound of the
+ * true distance when deciding whether a re-ranked row may be returned.
+ */
+#define DISKANN_LOWER_BOUND_SHARE	1.0f
+/* seed of the quantizer's random rotation (fixed: same index, same codes) */
+#define DISKANN_QUANT_SEED			UINT64CONST(0x6f6d656e64620001)
 
 /* Most heads a group may have (keeps the group's heads on its first page) */
 #define DISKANN_MAX_HEADS_PER_GROUP	1024
@@ -135,6 +151,7 @@ typedef DiskannPageOpaqueData *DiskannPageOpaque;
 #define DISKANN_PAGE_META			(1 << 0)
 #define DISKANN_PAGE_NODES			(1 << 1)	/* pages of a group */
 #define DISKANN_PAGE_HEADS			(1 << 2)	/* a group's first page */
+#define DISKANN_PAGE_QUANT			(1 << 3)	/* the quantizer's centroid */
 #define DISKANN_PAGE_ID				0xDA01
 
 #define DiskannPageGetOpaque(page) \
@@ -172,6 +189,11 @@ typedef struct DiskannMetaPageData
 	uint16		num_filters;
 	uint16		filter_size;	/* bytes of a node's filter record */
 	uint8		filter_kinds[DISKANN_MAX_FILTERS];	/* DiskannFilterKind */
+	/* the quantizer of compressed storage (zero under plain storage) */
+	uint16		quant_bits;		/* bits per dimension of a code */
+	uint16		quant_pages;	/* blocks 1..quant_pages hold its centroid */
+	uint32		quant_trained;	/* rows its centroid was computed from */
+	uint64		quant_seed;		/* of its rotation */
 } DiskannMetaPageData;
 
 typedef DiskannMetaPageData *DiskannMetaPage;
@@ -231,6 +253,8 @@ typedef struct DiskannOptions
 	int			num_neighbors;
 	int			search_list_size;
 	double		max_alpha;
+	int			storage;		/* offset of the string, 0 if not given */
+	int			bits;
 } DiskannOptions;
 
 /* Iterative scan modes */
@@ -243,9 +267,11 @@ typedef enum DiskannIterativeScan
 
 /* Settings */
 #define DISKANN_DEFAULT_QUERY_SEARCH_LIST_SIZE	150
+#define DISKANN_DEFAULT_QUERY_RESCORE	40
 extern int	diskann_query_search_list_size;
 extern int	diskann_iterative_scan;
 extern int	diskann_max_scan_tuples;
+extern int	diskann_query_rescore;
 
 /*
  * Where a node lives.  Derived from the metapage; cached per index scan,
@@ -265,8 +291,35 @@ typedef struct DiskannLayout
 	uint16		filter_size;	/* bytes of the filter record, 0 if none */
 	uint8		filter_kinds[DISKANN_MAX_FILTERS];
 	uint32		filter_offset;	/* of the record within a head */
-	uint32		vector_offset;	/* of the floats within a vector slot */
+	uint32		vector_offset;	/* of the floats or code within a vector slot */
+	/* storage */
+	uint16		storage;		/* DISKANN_PAYLOAD_* */
+	uint16		bits;			/* compressed: bits per dimension */
+	uint32		first_block;	/* of the first group (after quantizer pages) */
+	uint32		graph_dims;		/* floats of a graph-form vector (see below) */
+	OmenQuantizer *quant;		/* compressed: the quantizer, else NULL */
+	uint32		quant_trained;	/* rows its centroid came from (0: origin) */
 } DiskannLayout;
+
+/*
+ * Vectors come in three forms.  The *index form* is the vector as the
+ * operator class sees it (normalised under cosine), dimensions floats.
+ * The *graph form* is what the Vamana routines over the pages and
+ * DiskannReadVector work with: the index form under plain storage; under
+ * compressed storage the rotated vector (graph_dims = the quantizer's
+ * padded dimensions), a node's being its code's reconstruction.  A
+ * *query* (DiskannQuery) is prepared once from either form and then gives
+ * distances to nodes: exact under plain storage, estimates under
+ * compressed storage.
+ */
+typedef struct DiskannQuery
+{
+	const float *vec;			/* plain: index form */
+	float		(*distfn) (const float *, const float *, int);
+	OmenQuantQuery qq;			/* compressed */
+	void	   *qmem;			/* memory of qq */
+	char	   *slot;			/* compressed: a code that spans pages */
+} DiskannQuery;
 
 /*
  * Buffers this backend read recently from an index, by block number: a
@@ -292,6 +345,7 @@ typedef struct DiskannBackendCache
 {
 	BlockNumber insert_page;	/* head page of the last slot claimed */
 	DiskannRecentBuffers *recent;
+	OmenQuantizer *quant;		/* compressed: the quantizer */
 } DiskannBackendCache;
 
 /* A compiled filter: the scan keys on filter columns (diskann_filter.c) */
@@ -405,6 +459,10 @@ extern void diskannendscan(IndexScanDesc scan);
 /* diskann_utils.c */
 extern DiskannMetric DiskannGetMetric(Relation index);
 extern int	DiskannGetNumNeighbors(Relation index);
+extern int	DiskannGetStorage(Relation index, DiskannMetric metric);
+extern int	DiskannGetBits(Relation index);
+extern void DiskannValidateStorage(const char *value);
+extern void DiskannCheckStorageOptions(DiskannOptions *opts);
 extern int	DiskannGetSearchListSize(Relation index);
 extern double DiskannGetMaxAlpha(Relation index);
 extern float DiskannPruneAlpha(DiskannMetric metric, float alpha);
@@ -421,11 +479,20 @@ extern void DiskannReadMeta(Relation index, DiskannMetaPageData *meta);
 extern void DiskannSetEntryPoint(Relation index, DiskannNode expected, DiskannNode entry,
 								 bool *changed);
 extern void DiskannSetMetaCounts(Relation index, uint32 live, uint32 deleted, uint32 nfree);
+extern void DiskannFillQuantPage(Page page, const DiskannLayout *layout, uint32 i);
+extern const OmenQuantizer *DiskannCachedQuantizer(Relation index,
+												   const DiskannMetaPageData *meta);
 
 /* diskann_node.c */
 extern void DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
-							  int num_neighbors, int num_filters, const uint8 *filter_kinds);
-extern void DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta);
+							  int num_neighbors, int num_filters, const uint8 *filter_kinds,
+							  int storage, int bits);
+extern void DiskannLayoutFromMeta(Relation index, DiskannLayout *layout, DiskannMetaPage meta);
+extern void DiskannSetQuantizer(DiskannLayout *layout, const float *centroid);
+extern void DiskannInitQuery(const DiskannLayout *layout, DiskannQuery *q);
+extern void DiskannSetQuery(const DiskannLayout *layout, DiskannQuery *q, const float *vec,
+							bool graph_form);
+extern const float *DiskannGraphForm(const DiskannLayout *layout, const float *vec, float *buf);
 extern BlockNumber DiskannGroupFirstBlock(const DiskannLayout *layout, uint32 group);
 extern uint32 DiskannNumGroups(const DiskannLayout *layout, BlockNumber nblocks);
 extern void DiskannHeadPosition(const DiskannLayout *layout, DiskannNode node,
@@ -442,14 +509,11 @@ extern void DiskannReadHead(Relation index, const DiskannLayout *layout,
 							DiskannNode node,
 							DiskannNodeHeader *hdr, DiskannNode *nbrs);
 extern float DiskannNodeDistance(Relation index, const DiskannLayout *layout,
-								 DiskannNode node,
-								 const float *query,
-								 float (*distfn) (const float *, const float *, int),
+								 DiskannNode node, const DiskannQuery *query,
 								 uint32 *generation);
 extern void DiskannNodeDistances(Relation index, const DiskannLayout *layout,
-								 const DiskannNode *nodes, int n, const float *query,
-								 float (*distfn) (const float *, const float *, int),
-								 float *distances, uint32 *generations,
+								 const DiskannNode *nodes, int n, const DiskannQuery *query,
+								 float *distances, float *lowers, uint32 *generations,
 								 const DiskannFilter *filter, bool *matches, float bound);
 extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
 								DiskannNode node, float *out);
@@ -457,6 +521,7 @@ extern void DiskannReadSlotFilter(Relation index, const DiskannLayout *layout,
 								  DiskannNode node, char *record);
 extern char *DiskannHeadFilter(DiskannNodeHeader *hdr, const DiskannLayout *layout);
 extern void DiskannFillGroupImage(const DiskannLayout *layout, char *image);
+extern void DiskannFillSlotPayload(const DiskannLayout *layout, const float *vec, char *payload);
 extern void DiskannSetFreed(DiskannNodeHeader *hdr, FullTransactionId fxid);
 extern bool DiskannSlotReusable(const DiskannNodeHeader *hdr);
 

@@ -681,9 +681,8 @@ WriteGroup(DiskannBuildState *bs, uint32 group, char *image)
 			memcpy(DiskannHeadFilter(hdr, layout), rec, layout->filter_size);
 			memcpy(vslot + sizeof(DiskannVectorHeader), rec, layout->filter_size);
 		}
-		memcpy(vslot + layout->vector_offset,
-			   mg->vectors + (size_t) n * layout->dimensions,
-			   sizeof(float) * layout->dimensions);
+		DiskannFillSlotPayload(layout, mg->vectors + (size_t) n * layout->dimensions,
+							   vslot + layout->vector_offset);
 	}
 	for (uint32 p = 0; p < layout->pages_per_group; p++)
 	{
@@ -724,13 +723,84 @@ WriteMemGraph(DiskannBuildState *bs)
 }
 
 /*
+ * TrainQuantizer
+ *		Under compressed storage, centre the quantizer on the centroid of
+ *		the vectors collected (the origin if there are none) and write its
+ *		pages (blocks 1.., allocated by AllocQuantPages).  This is the only
+ *		time an index's quantizer is trained: rows inserted later are coded
+ *		around the same centroid until REINDEX.
+ */
+static void
+TrainQuantizer(DiskannBuildState *bs)
+{
+	MemGraph   *mg = &bs->mem;
+	DiskannLayout *layout = &bs->layout;
+	uint32		n = mg->g.num_nodes;
+	int			dim = layout->dimensions;
+	float	   *centroid = NULL;
+
+	if (layout->storage != DISKANN_PAYLOAD_RABITQ)
+		return;
+	if (n > 0)
+	{
+		double	   *sum = palloc0(sizeof(double) * dim);
+
+		for (uint32 i = 0; i < n; i++)
+		{
+			const float *v = mg->vectors + (size_t) i * dim;
+
+			for (int d = 0; d < dim; d++)
+				sum[d] += v[d];
+		}
+		centroid = palloc(sizeof(float) * dim);
+		for (int d = 0; d < dim; d++)
+			centroid[d] = (float) (sum[d] / n);
+		pfree(sum);
+	}
+	DiskannSetQuantizer(layout, centroid);
+	layout->quant_trained = n;
+	for (uint32 i = 0; i < layout->first_block - DISKANN_FIRST_NODE_BLKNO; i++)
+	{
+		Buffer		buf = ReadBuffer(bs->index, DISKANN_FIRST_NODE_BLKNO + i);
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		DiskannFillQuantPage(BufferGetPage(buf), layout, i);
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * AllocQuantPages
+ *		Under compressed storage, add the blocks of the quantizer after the
+ *		metapage (filled in by TrainQuantizer), so that groups start after
+ *		them.
+ */
+static void
+AllocQuantPages(DiskannBuildState *bs)
+{
+	for (uint32 i = 0; i < bs->layout.first_block - DISKANN_FIRST_NODE_BLKNO; i++)
+	{
+		Buffer		buf = ReadBufferExtended(bs->index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+
+		Assert(BufferGetBlockNumber(buf) == DISKANN_FIRST_NODE_BLKNO + i);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		DiskannInitPage(BufferGetPage(buf), DISKANN_PAGE_QUANT);
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
  * FlushMemGraph
- *		Build the graph over the nodes collected so far and write it out.
+ *		Build the graph over the nodes collected so far and write it out
+ *		(with the quantizer trained on them, under compressed storage).
  */
 static void
 FlushMemGraph(DiskannBuildState *bs)
 {
 	BuildMemGraph(bs);
+	TrainQuantizer(bs);
 	WriteMemGraph(bs);
 }
 
@@ -885,7 +955,8 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 	nfilters = DiskannIndexFilterKinds(index, kinds);
 	bs->vcol = DiskannVectorColumn(index);
 	DiskannInitLayout(&bs->layout, GetIndexDimensions(index), DiskannGetMetric(index), R,
-					  nfilters, kinds);
+					  nfilters, kinds, DiskannGetStorage(index, DiskannGetMetric(index)),
+					  DiskannGetBits(index));
 
 	/*
 	 * vector and its SQ8 copy, edges, degree, TID and visited mark (a half
@@ -937,6 +1008,7 @@ diskannbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 						bs.max_alpha, DISKANN_INVALID_NODE, 0);
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
+	AllocQuantPages(&bs);
 
 	est = heap->rd_rel->reltuples > 0 ? heap->rd_rel->reltuples : 1024;
 	MemGraphInit(&bs, (uint32) Min(est, (double) bs.max_in_memory));

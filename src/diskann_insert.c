@@ -31,7 +31,8 @@ typedef struct DiskannInsertState
 /*
  * DiskannInsertTuple
  *		Insert heaptid with index-form vector vec and filter record filter
- *		into the index through the on-disk graph g.  Takes no lock across steps (see diskann_storage.c).
+ *		into the index through the on-disk graph g (whose vectors are in
+ *		graph form: vec is coded and rotated under compressed storage).  Takes no lock across steps (see diskann_storage.c).
  */
 void
 DiskannInsertTuple(Relation index, const DiskannLayout *layout, DiskannGraph *g,
@@ -40,6 +41,8 @@ DiskannInsertTuple(Relation index, const DiskannLayout *layout, DiskannGraph *g,
 	DiskannMetaPageData meta;
 	DiskannNode node;
 	uint32		generation;
+	float	   *gbuf = palloc(sizeof(float) * layout->graph_dims);
+	const float *gvec = DiskannGraphForm(layout, vec, gbuf);
 
 	DiskannReadMeta(index, &meta);
 	node = DiskannClaimSlot(index, layout, heaptid, filter, &generation);
@@ -57,7 +60,7 @@ DiskannInsertTuple(Relation index, const DiskannLayout *layout, DiskannGraph *g,
 	if (meta.entry_point != DISKANN_INVALID_NODE && meta.entry_point != node)
 	{
 		g->entry_point = meta.entry_point;
-		if (DiskannInsertNode(g, node, vec) == 0)
+		if (DiskannInsertNode(g, node, gvec) == 0)
 		{
 			DiskannNodeHeader hdr;
 			bool		changed;
@@ -73,6 +76,7 @@ DiskannInsertTuple(Relation index, const DiskannLayout *layout, DiskannGraph *g,
 		}
 	}
 	DiskannUpdateHead(index, layout, node, generation, DISKANN_NODE_NEW, DISKANN_NODE_LIVE);
+	pfree(gbuf);
 }
 
 /*
@@ -107,7 +111,7 @@ GetInsertState(Relation index, IndexInfo *indexInfo)
 	oldctx = MemoryContextSwitchTo(indexInfo->ii_Context);
 	is = palloc0(sizeof(DiskannInsertState));
 	DiskannReadMeta(index, &meta);
-	DiskannLayoutFromMeta(&is->layout, &meta);
+	DiskannLayoutFromMeta(index, &is->layout, &meta);
 	is->graph = DiskannOpenDiskGraph(index, &is->layout, meta.entry_point,
 									 DiskannInsertListSize(&meta), meta.max_alpha);
 	is->vec = palloc(sizeof(float) * is->layout.dimensions);

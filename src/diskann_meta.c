@@ -30,7 +30,6 @@ DiskannFillMetaPage(Page page, const DiskannLayout *layout, int search_list_size
 	meta->version = DISKANN_LAYOUT_VERSION;
 	meta->dimensions = layout->dimensions;
 	meta->metric = layout->metric;
-	meta->payload = DISKANN_PAYLOAD_FLOAT32;
 	meta->num_neighbors = layout->num_neighbors;
 	meta->search_list_size = search_list_size;
 	meta->max_alpha = (float4) max_alpha;
@@ -43,6 +42,14 @@ DiskannFillMetaPage(Page page, const DiskannLayout *layout, int search_list_size
 	meta->num_filters = layout->num_filters;
 	meta->filter_size = layout->filter_size;
 	memcpy(meta->filter_kinds, layout->filter_kinds, DISKANN_MAX_FILTERS);
+	meta->payload = layout->storage;
+	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
+	{
+		meta->quant_bits = layout->bits;
+		meta->quant_pages = layout->first_block - DISKANN_FIRST_NODE_BLKNO;
+		meta->quant_trained = layout->quant_trained;
+		meta->quant_seed = DISKANN_QUANT_SEED;
+	}
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(DiskannMetaPageData)) - (char *) page;
 }
@@ -73,6 +80,15 @@ CheckMeta(Relation index, DiskannMetaPage m)
 				 errmsg("diskann index \"%s\" has an invalid metapage",
 						RelationGetRelationName(index)),
 				 errdetail("It claims %u filter columns.", m->num_filters)));
+	if ((m->payload != DISKANN_PAYLOAD_FLOAT32 && m->payload != DISKANN_PAYLOAD_RABITQ) ||
+		(m->payload == DISKANN_PAYLOAD_RABITQ &&
+		 ((m->quant_bits != 1 && m->quant_bits != 2 && m->quant_bits != 4 && m->quant_bits != 8) ||
+		  m->quant_seed != DISKANN_QUANT_SEED)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("diskann index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errdetail("Its storage is %u with %u bits.", m->payload, m->quant_bits)));
 }
 
 /*
@@ -138,4 +154,78 @@ DiskannSetMetaCounts(Relation index, uint32 live, uint32 deleted, uint32 nfree)
 	meta->num_free = nfree;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * DiskannFillQuantPage
+ *		Initialise page as quantizer page i (0-based, block 1 + i) of a
+ *		compressed index: its share of the rotated centroid.
+ */
+void
+DiskannFillQuantPage(Page page, const DiskannLayout *layout, uint32 i)
+{
+	const float *centroid = OmenQuantRotatedCentroid(layout->quant);
+	uint32		per_page = DISKANN_PAGE_DATA_SIZE / sizeof(float);
+	uint32		from = i * per_page;
+	uint32		n = Min(per_page, layout->graph_dims - from);
+
+	DiskannInitPage(page, DISKANN_PAGE_QUANT);
+	memcpy(PageGetContents(page), centroid + from, sizeof(float) * n);
+	((PageHeader) page)->pd_lower = (PageGetContents(page) + sizeof(float) * n) - (char *) page;
+}
+
+/*
+ * DiskannCachedQuantizer
+ *		The quantizer of a compressed index: its rotation (from the seed)
+ *		around the rotated centroid stored in blocks 1.. (the origin if the
+ *		index was built on no rows).  Made once per backend and kept in the
+ *		index's rd_amcache (OmenQuantSize bytes, no pointers inside): the
+ *		returned memory is valid until the next buffer read (which may
+ *		process a relcache invalidation), so copy it at once.
+ */
+const OmenQuantizer *
+DiskannCachedQuantizer(Relation index, const DiskannMetaPageData *meta)
+{
+	DiskannBackendCache *cache = DiskannGetBackendCache(index);
+	uint32		pdim = OmenQuantPaddedDim(meta->dimensions);
+	uint32		per_page = DISKANN_PAGE_DATA_SIZE / sizeof(float);
+	float	   *centroid = NULL;
+	OmenQuantizer *quant;
+
+	if (cache->quant)
+		return cache->quant;
+	if (meta->quant_trained > 0)
+	{
+		centroid = palloc(sizeof(float) * pdim);
+		for (uint32 i = 0; i < meta->quant_pages; i++)
+		{
+			Buffer		buf = ReadBuffer(index, DISKANN_FIRST_NODE_BLKNO + i);
+			Page		page;
+			uint32		from = i * per_page;
+
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			if (PageIsNew(page) || !(DiskannPageGetOpaque(page)->flags & DISKANN_PAGE_QUANT) ||
+				from >= pdim)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("diskann index \"%s\" has no quantizer page at block %u",
+								RelationGetRelationName(index), DISKANN_FIRST_NODE_BLKNO + i)));
+			memcpy(centroid + from, PageGetContents(page),
+				   sizeof(float) * Min(per_page, pdim - from));
+			UnlockReleaseBuffer(buf);
+		}
+	}
+	quant = MemoryContextAlloc(index->rd_indexcxt, OmenQuantSize(meta->dimensions));
+	OmenQuantInitRotatedCentroid(quant, meta->dimensions, meta->quant_bits, meta->quant_seed,
+								 centroid);
+	if (centroid)
+		pfree(centroid);
+	/* the reads may have reset rd_amcache */
+	cache = DiskannGetBackendCache(index);
+	if (cache->quant)
+		pfree(quant);
+	else
+		cache->quant = quant;
+	return cache->quant;
 }

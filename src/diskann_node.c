@@ -27,6 +27,9 @@
 /* Elements of a bounded distance computed between checks */
 #define DISKANN_BOUND_CHUNK		128
 
+static void ReadSlot(Relation index, const DiskannLayout *layout, DiskannNode node,
+					 uint32 from, uint32 len, char *dst);
+
 /*
  * NewRecentBuffers
  *		An empty table of 2^bits recently read buffers, in the current
@@ -64,6 +67,7 @@ DiskannGetBackendCache(Relation index)
 
 		cache->insert_page = InvalidBlockNumber;
 		cache->recent = NewRecentBuffers(DISKANN_RECENT_BITS);
+		cache->quant = NULL;
 		index->rd_amcache = cache;
 		MemoryContextSwitchTo(oldctx);
 	}
@@ -98,6 +102,51 @@ ReadNodeBuffer(Relation index, BlockNumber blkno)
 }
 
 /*
+ * QuantPages
+ *		Blocks after the metapage that hold the rotated centroid of a
+ *		compressed index's quantizer (pdim float4s).
+ */
+static uint32
+QuantPages(const DiskannLayout *layout)
+{
+	if (layout->storage != DISKANN_PAYLOAD_RABITQ)
+		return 0;
+	return (uint32) ((layout->graph_dims * sizeof(float) + DISKANN_PAGE_DATA_SIZE - 1) /
+					 DISKANN_PAGE_DATA_SIZE);
+}
+
+/*
+ * SetDerivedSizes
+ *		Offsets and sizes within heads and vector slots, and the first
+ *		group's block, from the layout's dimensions, R, filter record and
+ *		storage.  A vector slot holds a DiskannVectorHeader, the filter
+ *		record, then the payload: dim float4s (plain) or a code
+ *		(compressed, OmenQuantCodeSize bytes).
+ */
+static void
+SetDerivedSizes(DiskannLayout *layout)
+{
+	uint32		payload;
+
+	layout->filter_offset = sizeof(DiskannNodeHeader) + sizeof(DiskannNode) * layout->num_neighbors;
+	layout->head_size = layout->filter_offset + layout->filter_size;
+	layout->vector_offset = sizeof(DiskannVectorHeader) + layout->filter_size;
+	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
+	{
+		layout->graph_dims = OmenQuantPaddedDim(layout->dimensions);
+		payload = OmenQuantCodeSize(layout->dimensions, layout->bits);
+	}
+	else
+	{
+		layout->storage = DISKANN_PAYLOAD_FLOAT32;
+		layout->graph_dims = layout->dimensions;
+		payload = sizeof(float) * layout->dimensions;
+	}
+	layout->vector_size = layout->vector_offset + payload;
+	layout->first_block = DISKANN_FIRST_NODE_BLKNO + QuantPages(layout);
+}
+
+/*
  * DiskannInitLayout
  *		Work out head and vector slot sizes and the group shape for a new
  *		index: the number of heads per group whose pages waste the least
@@ -106,7 +155,8 @@ ReadNodeBuffer(Relation index, BlockNumber blkno)
  */
 void
 DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
-				  int num_neighbors, int num_filters, const uint8 *filter_kinds)
+				  int num_neighbors, int num_filters, const uint8 *filter_kinds,
+				  int storage, int bits)
 {
 	uint32		node_bytes;
 	uint32		max_heads;
@@ -120,10 +170,9 @@ DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
 	if (num_filters > 0)
 		memcpy(layout->filter_kinds, filter_kinds, num_filters);
 	layout->filter_size = DiskannFilterRecordSize(num_filters, filter_kinds);
-	layout->filter_offset = sizeof(DiskannNodeHeader) + sizeof(DiskannNode) * num_neighbors;
-	layout->head_size = layout->filter_offset + layout->filter_size;
-	layout->vector_offset = sizeof(DiskannVectorHeader) + layout->filter_size;
-	layout->vector_size = layout->vector_offset + sizeof(float) * dimensions;
+	layout->storage = storage;
+	layout->bits = (storage == DISKANN_PAYLOAD_RABITQ) ? bits : 0;
+	SetDerivedSizes(layout);
 	node_bytes = layout->head_size + layout->vector_size;
 	max_heads = Min(DISKANN_PAGE_DATA_SIZE / layout->head_size, DISKANN_MAX_HEADS_PER_GROUP);
 
@@ -147,24 +196,137 @@ DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
 
 /*
  * DiskannLayoutFromMeta
- *		The layout of an existing index, from its metapage.
+ *		The layout of an existing index, from its metapage; for compressed
+ *		storage with its quantizer, allocated in the current memory context.
  */
 void
-DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta)
+DiskannLayoutFromMeta(Relation index, DiskannLayout *layout, DiskannMetaPage meta)
 {
 	memset(layout, 0, sizeof(DiskannLayout));
 	layout->dimensions = meta->dimensions;
 	layout->metric = meta->metric;
 	layout->num_neighbors = meta->num_neighbors;
-	layout->head_size = meta->head_size;
-	layout->vector_size = meta->vector_size;
 	layout->heads_per_group = meta->heads_per_group;
 	layout->pages_per_group = meta->pages_per_group;
 	layout->num_filters = Min(meta->num_filters, DISKANN_MAX_FILTERS);
 	memcpy(layout->filter_kinds, meta->filter_kinds, layout->num_filters);
 	layout->filter_size = meta->filter_size;
-	layout->filter_offset = sizeof(DiskannNodeHeader) + sizeof(DiskannNode) * layout->num_neighbors;
-	layout->vector_offset = sizeof(DiskannVectorHeader) + layout->filter_size;
+	layout->storage = meta->payload;
+	layout->bits = meta->quant_bits;
+	SetDerivedSizes(layout);
+	if (layout->head_size != meta->head_size || layout->vector_size != meta->vector_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("diskann index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errdetail("Its node sizes (%u, %u) do not follow from its options (%u, %u).",
+						   meta->head_size, meta->vector_size,
+						   layout->head_size, layout->vector_size)));
+	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
+	{
+		const OmenQuantizer *quant = DiskannCachedQuantizer(index, meta);
+
+		layout->quant = palloc(OmenQuantSize(layout->dimensions));
+		memcpy(layout->quant, quant, OmenQuantSize(layout->dimensions));
+	}
+}
+
+/*
+ * DiskannSetQuantizer
+ *		Give a compressed layout (of a build) its quantizer, in the current
+ *		memory context, around centroid (index form; NULL: the origin).
+ */
+void
+DiskannSetQuantizer(DiskannLayout *layout, const float *centroid)
+{
+	layout->quant = palloc(OmenQuantSize(layout->dimensions));
+	OmenQuantInit(layout->quant, layout->dimensions, layout->bits,
+				  DISKANN_QUANT_SEED, centroid);
+}
+
+/*
+ * DiskannInitQuery
+ *		Allocate what a query of this layout needs (current memory context);
+ *		DiskannSetQuery then sets it to a vector, any number of times.
+ */
+void
+DiskannInitQuery(const DiskannLayout *layout, DiskannQuery *q)
+{
+	memset(q, 0, sizeof(DiskannQuery));
+	q->distfn = DiskannDistanceFunction(layout->metric);
+	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
+	{
+		q->qmem = palloc(OmenQuantQueryBytes(layout->dimensions));
+		q->slot = palloc(layout->vector_size);
+	}
+}
+
+/* the quantizer's name for a metric (compressed storage has no L1) */
+static OmenQuantMetric
+QuantMetric(DiskannMetric metric)
+{
+	switch (metric)
+	{
+		case DISKANN_METRIC_IP:
+			return OMEN_QUANT_IP;
+		case DISKANN_METRIC_COSINE:
+			return OMEN_QUANT_COSINE;
+		default:
+			return OMEN_QUANT_L2;
+	}
+}
+
+/*
+ * DiskannSetQuery
+ *		Make q the query for vec, in index form, or in graph form if
+ *		graph_form.  Under plain storage q points at vec, which must stay.
+ */
+void
+DiskannSetQuery(const DiskannLayout *layout, DiskannQuery *q, const float *vec,
+				bool graph_form)
+{
+	q->vec = vec;
+	if (layout->storage != DISKANN_PAYLOAD_RABITQ)
+		return;
+	if (graph_form)
+		OmenQuantPrepareRotatedQuery(layout->quant, QuantMetric(layout->metric), vec,
+									 &q->qq, q->qmem);
+	else
+		OmenQuantPrepareQuery(layout->quant, QuantMetric(layout->metric), vec,
+							  &q->qq, q->qmem);
+}
+
+/*
+ * DiskannGraphForm
+ *		vec (index form) in graph form: vec itself under plain storage,
+ *		else rotated into buf (graph_dims floats).
+ */
+const float *
+DiskannGraphForm(const DiskannLayout *layout, const float *vec, float *buf)
+{
+	if (layout->storage != DISKANN_PAYLOAD_RABITQ)
+		return vec;
+	OmenQuantRotate(layout->quant, vec, buf);
+	return buf;
+}
+
+/*
+ * DiskannFillSlotPayload
+ *		The payload of a vector slot for vec (index form): the floats, or
+ *		their code.
+ */
+void
+DiskannFillSlotPayload(const DiskannLayout *layout, const float *vec, char *payload)
+{
+	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
+	{
+		float	   *scratch = palloc(sizeof(float) * 2 * layout->graph_dims);
+
+		OmenQuantEncode(layout->quant, vec, (uint8_t *) payload, scratch);
+		pfree(scratch);
+	}
+	else
+		memcpy(payload, vec, sizeof(float) * layout->dimensions);
 }
 
 /*
@@ -174,7 +336,7 @@ DiskannLayoutFromMeta(DiskannLayout *layout, DiskannMetaPage meta)
 BlockNumber
 DiskannGroupFirstBlock(const DiskannLayout *layout, uint32 group)
 {
-	return DISKANN_FIRST_NODE_BLKNO + group * layout->pages_per_group;
+	return layout->first_block + group * layout->pages_per_group;
 }
 
 /*
@@ -185,9 +347,9 @@ DiskannGroupFirstBlock(const DiskannLayout *layout, uint32 group)
 uint32
 DiskannNumGroups(const DiskannLayout *layout, BlockNumber nblocks)
 {
-	if (nblocks <= DISKANN_FIRST_NODE_BLKNO)
+	if (nblocks <= layout->first_block)
 		return 0;
-	return (nblocks - DISKANN_FIRST_NODE_BLKNO) / layout->pages_per_group;
+	return (nblocks - layout->first_block) / layout->pages_per_group;
 }
 
 /*
@@ -311,25 +473,38 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 
 /*
  * SlotDistance
- *		Distance between node's vector and query (index form), computed on
- *		the buffer pages in place; the generation stored with the vector
- *		into *generation and, if record is not NULL, its filter record.
+ *		Distance between node's vector and query, computed on the buffer
+ *		pages in place; the generation stored with the vector into
+ *		*generation and, if record is not NULL, its filter record.
  *		The slot may continue over several pages (so may its filter
  *		record); distances are sums over elements, so they are computed
- *		piece by piece.  Share-locks each page touched in turn.
+ *		piece by piece; a code is copied whole first.  Share-locks each
+ *		page touched in turn.
  */
 static float
 SlotDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
-			 const float *query, float (*distfn) (const float *, const float *, int),
-			 uint32 *generation, char *record)
+			 const DiskannQuery *q, uint32 *generation, char *record, float *errbound)
 {
 	BlockNumber blkno;
 	uint32		offset;
 	uint32		prefix = 0;		/* bytes of the slot's header read so far */
 	char		header[sizeof(DiskannVectorHeader) + DISKANN_MAX_FILTER_RECORD];
 	int			remaining = layout->dimensions;
+	const float *query = q->vec;
 	float		sum = 0.0f;
 	float		bias = 0.0f;
+
+	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
+	{
+		ReadSlot(index, layout, node, 0, layout->vector_size, q->slot);
+		*generation = ((DiskannVectorHeader *) q->slot)->generation;
+		if (record)
+			memcpy(record, q->slot + sizeof(DiskannVectorHeader), layout->filter_size);
+		return OmenQuantDistance(&q->qq, (const uint8_t *) q->slot + layout->vector_offset,
+								 errbound);
+	}
+	if (errbound)
+		*errbound = 0.0f;
 
 	DiskannVectorPosition(layout, node, &blkno, &offset);
 
@@ -357,7 +532,7 @@ SlotDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
 		}
 		chunk = Min(remaining, (int) (room / sizeof(float)));
 		if (chunk > 0)
-			sum += distfn(query, (const float *) data, chunk) - bias;
+			sum += q->distfn(query, (const float *) data, chunk) - bias;
 		UnlockReleaseBuffer(buf);
 		query += chunk;
 		remaining -= chunk;
@@ -372,16 +547,14 @@ SlotDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
 
 /*
  * DiskannNodeDistance
- *		Distance between node's vector and query (index form), and the
- *		generation stored with the vector.
+ *		Distance between node's vector and query, and the generation
+ *		stored with the vector.
  */
 float
 DiskannNodeDistance(Relation index, const DiskannLayout *layout, DiskannNode node,
-					const float *query,
-					float (*distfn) (const float *, const float *, int),
-					uint32 *generation)
+					const DiskannQuery *query, uint32 *generation)
 {
-	return SlotDistance(index, layout, node, query, distfn, generation, NULL);
+	return SlotDistance(index, layout, node, query, generation, NULL, NULL);
 }
 
 /*
@@ -416,13 +589,16 @@ BoundedDistance(const float *a, const float *b, int dim,
  *		With a filter, matches[i] says whether node i's stored filter values
  *		satisfy it.  A finite bound (only for metrics whose partial sums
  *		only grow: L2, L1) lets a distance stop early, at some value above
- *		bound, once its partial sum exceeds it.
+ *		bound, once its partial sum exceeds it (plain storage only).
+ *		lowers, unless NULL, gets lower bounds of the true distances: the
+ *		distances themselves under plain storage, the estimates less
+ *		DISKANN_LOWER_BOUND_SHARE of the quantizer's error bound under
+ *		compressed storage.
  */
 void
 DiskannNodeDistances(Relation index, const DiskannLayout *layout,
-					 const DiskannNode *nodes, int n, const float *query,
-					 float (*distfn) (const float *, const float *, int),
-					 float *distances, uint32 *generations,
+					 const DiskannNode *nodes, int n, const DiskannQuery *query,
+					 float *distances, float *lowers, uint32 *generations,
 					 const DiskannFilter *filter, bool *matches, float bound)
 {
 	Buffer		bufs[DISKANN_DISTANCE_BATCH];
@@ -453,8 +629,9 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 			{
 				/* continues on the next page(s): the general path */
 				ReleaseBuffer(bufs[i]);
-				distances[k] = SlotDistance(index, layout, nodes[k], query, distfn,
-											&generations[k], record);
+				distances[k] = SlotDistance(index, layout, nodes[k], query,
+											&generations[k], record,
+											lowers ? &lowers[k] : NULL);
 			}
 			else
 			{
@@ -463,12 +640,21 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 				generations[k] = ((const DiskannVectorHeader *) data)->generation;
 				if (matches)
 					memcpy(record, data + sizeof(DiskannVectorHeader), layout->filter_size);
-				distances[k] = BoundedDistance(query, (const float *) (data + layout->vector_offset),
-											   layout->dimensions, distfn, bound);
+				if (layout->storage == DISKANN_PAYLOAD_RABITQ)
+					distances[k] = OmenQuantDistance(&query->qq,
+													 (const uint8_t *) data + layout->vector_offset,
+													 lowers ? &lowers[k] : NULL);
+				else
+					distances[k] = BoundedDistance(query->vec,
+												   (const float *) (data + layout->vector_offset),
+												   layout->dimensions, query->distfn, bound);
 				UnlockReleaseBuffer(bufs[i]);
 			}
 			if (matches)
 				matches[k] = DiskannFilterMatches(filter, record);
+			if (lowers)
+				lowers[k] = (layout->storage == DISKANN_PAYLOAD_RABITQ) ?
+					distances[k] - DISKANN_LOWER_BOUND_SHARE * lowers[k] : distances[k];
 		}
 	}
 }
@@ -505,7 +691,8 @@ ReadSlot(Relation index, const DiskannLayout *layout, DiskannNode node,
 
 /*
  * DiskannReadVector
- *		Copy node's vector into out; returns the generation stored with it.
+ *		Node's vector in graph form into out (graph_dims floats): a copy, or
+ *		its code's reconstruction; returns the generation stored with it.
  *		The generation is read first and the vector after, page by page;
  *		a slot is rewritten last page first (DiskannWriteVector), so a
  *		vector read here belongs to the generation returned or a later one
@@ -518,8 +705,18 @@ DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannNode node,
 	DiskannVectorHeader vh;
 
 	ReadSlot(index, layout, node, 0, sizeof(DiskannVectorHeader), (char *) &vh);
-	ReadSlot(index, layout, node, layout->vector_offset,
-			 sizeof(float) * layout->dimensions, (char *) out);
+	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
+	{
+		uint32		size = layout->vector_size - layout->vector_offset;
+		uint8_t    *code = palloc(size);
+
+		ReadSlot(index, layout, node, layout->vector_offset, size, (char *) code);
+		OmenQuantDecodeRotated(layout->quant, code, out);
+		pfree(code);
+	}
+	else
+		ReadSlot(index, layout, node, layout->vector_offset,
+				 sizeof(float) * layout->dimensions, (char *) out);
 	return vh.generation;
 }
 

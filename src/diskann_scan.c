@@ -52,15 +52,29 @@
  * filled again in between (possible on a standby, which VACUUM's horizon
  * does not protect) never yields a row at another row's distance.
  *
+ * Re-ranking.  Under compressed storage the distances above are estimates
+ * from codes.  Rows the walk and the exact pass produce go through a
+ * re-ranking queue instead of straight to the executor: each candidate's
+ * vector is read from the table (the row version the scan's snapshot
+ * sees), its exact distance computed, and the queue returns its closest
+ * row once it holds diskann.query_rescore candidates (or the candidates
+ * are exhausted).  So rows come back in exact distance order, up to
+ * estimation errors larger than the lookahead covers.  A candidate whose
+ * row the snapshot does not see is dropped (the executor would drop it).
+ *
  * Locking: one page at a time, share lock, released before the next page
- * is read; node contents are copied out under the lock.
+ * is read; node contents are copied out under the lock.  Re-ranking reads
+ * the table through the table AM with no index buffer lock held.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
 #include "diskann.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/float.h"
@@ -80,6 +94,7 @@ typedef struct ScanCandidate
 {
 	DiskannNode node;
 	float		distance;
+	float		lower;			/* lower bound of the exact distance */
 	bool		expanded;
 	bool		live;			/* once expanded: may be returned */
 	bool		match;			/* stored filter values satisfy the keys */
@@ -99,16 +114,38 @@ typedef struct CandidateHeap
 typedef struct ExactRow
 {
 	float		distance;
+	float		lower;			/* lower bound of the exact distance */
 	DiskannNode node;
 	ItemPointerData heaptid;
 } ExactRow;
+
+/* A candidate of the re-ranking queue, by exact distance */
+typedef struct RerankRow
+{
+	float		distance;
+	DiskannNode node;
+	ItemPointerData heaptid;
+} RerankRow;
+
+/* Reading candidates' vectors from the table (kept across rescans) */
+typedef struct HeapVectorReader
+{
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	AttrNumber	attno;			/* the vector's heap column, 0: expression */
+	int			vcol;			/* the vector's key column (0-based) */
+	IndexInfo  *indexInfo;		/* for an expression */
+	EState	   *estate;
+	MemoryContext tmpctx;		/* reset after every read */
+} HeapVectorReader;
 
 typedef struct DiskannScanOpaqueData
 {
 	DiskannLayout layout;
 	DiskannNode entry_point;
-	float		(*distfn) (const float *, const float *, int);
+	DiskannQuery dq;			/* the query, prepared for node distances */
 	MemoryContext scanctx;		/* reset on rescan */
+	HeapVectorReader *reader;	/* made on first use, kept across rescans */
 
 	/* per search */
 	bool		started;
@@ -128,6 +165,7 @@ typedef struct DiskannScanOpaqueData
 	uint32		map_nodes;		/* bits in each bitmap */
 	DiskannNode *nbrs;			/* a node's neighbour list */
 	float	   *dists;			/* their distances */
+	float	   *lowers;			/* lower bounds of the exact distances */
 	uint32	   *generations;	/* and vector generations */
 	bool	   *matches;		/* and whether they match */
 	float		last_distance;
@@ -139,6 +177,7 @@ typedef struct DiskannScanOpaqueData
 	uint32	   *grp_headgen;	/* their generations, from the heads */
 	ItemPointerData *grp_tids;
 	float	   *grp_dists;
+	float	   *grp_lowers;
 	uint32	   *grp_vecgen;		/* their vectors' generations */
 
 	/* the exact pass */
@@ -155,7 +194,17 @@ typedef struct DiskannScanOpaqueData
 	int			round_rows;		/* rows this round may hold */
 	int			rows_alloc;		/* room in rows */
 
+	/* re-ranking (compressed storage), a min-heap by exact distance */
+	bool		rerank;
+	RerankRow  *rr;
+	int			rr_len;
+	int			rr_cap;
+	bool		source_done;	/* walk and exact pass have no more rows */
+	float		source_lower;	/* lower bound of the rows to come */
+	float	   *heapvec;		/* a vector read from the table, index form */
+
 	/* statistics, for the DEBUG line */
+	int64		heap_reads;		/* vectors read from the table */
 	int64		returned_rows;
 	int64		examined;		/* nodes expanded */
 	int64		bridges_expanded;
@@ -288,12 +337,13 @@ HeapPop(CandidateHeap *h, ScanCandidate *c)
  *		A found, unexpanded candidate.
  */
 static ScanCandidate
-MakeCandidate(DiskannNode node, float distance, uint32 generation, bool match)
+MakeCandidate(DiskannNode node, float distance, float lower, uint32 generation, bool match)
 {
 	ScanCandidate c;
 
 	c.node = node;
 	c.distance = distance;
+	c.lower = lower;
 	c.expanded = false;
 	c.live = false;
 	c.match = match;
@@ -346,8 +396,8 @@ WindowInsert(DiskannScanOpaque so, const ScanCandidate *c)
 static void
 FindNodes(Relation index, DiskannScanOpaque so, int n)
 {
-	DiskannNodeDistances(index, &so->layout, so->nbrs, n, so->query, so->distfn,
-						 so->dists, so->generations, so->filter,
+	DiskannNodeDistances(index, &so->layout, so->nbrs, n, &so->dq,
+						 so->dists, so->lowers, so->generations, so->filter,
 						 so->filter ? so->matches : NULL, get_float4_infinity());
 	if (so->filter == NULL)
 		memset(so->matches, true, sizeof(bool) * n);
@@ -409,7 +459,7 @@ ExpandNode(Relation index, DiskannScanOpaque so, DiskannNode node, ScanCandidate
 	FindNodes(index, so, n);
 	for (int i = 0; i < n; i++)
 	{
-		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->generations[i],
+		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->lowers[i], so->generations[i],
 										so->matches[i]);
 
 		if (c.match)
@@ -659,8 +709,8 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 			if (so->exact_phase == 1)
 				bound = Min(bound, so->exact_floor);
 		}
-		DiskannNodeDistances(index, layout, so->grp_nodes, n, so->query, so->distfn,
-							 so->grp_dists, so->grp_vecgen, NULL, NULL, bound);
+		DiskannNodeDistances(index, layout, so->grp_nodes, n, &so->dq,
+							 so->grp_dists, so->grp_lowers, so->grp_vecgen, NULL, NULL, bound);
 		so->exact_distances += n;
 	}
 	for (int i = 0; i < n; i++)
@@ -670,6 +720,7 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 		if (so->query && so->grp_vecgen[i] != so->grp_headgen[i])
 			continue;
 		row.distance = so->query ? so->grp_dists[i] : 0.0f;
+		row.lower = so->query ? so->grp_lowers[i] : 0.0f;
 		row.node = so->grp_nodes[i];
 		row.heaptid = so->grp_tids[i];
 		if (!first_round && !ExactRowBefore(&so->cursor, &row))
@@ -800,7 +851,7 @@ SampleHeads(Relation index, DiskannScanOpaque so)
 	FindNodes(index, so, n);
 	for (int i = 0; i < n; i++)
 	{
-		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->generations[i], true);
+		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->lowers[i], so->generations[i], true);
 
 		so->matched++;
 		WindowInsert(so, &c);
@@ -856,7 +907,7 @@ Approach(Relation index, DiskannScanOpaque so, const ScanCandidate *entry)
 		FindNodes(index, so, n);
 		for (int i = 0; i < n; i++)
 		{
-			ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->generations[i],
+			ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->lowers[i], so->generations[i],
 											so->matches[i]);
 			int			j;
 
@@ -944,9 +995,9 @@ StartSearch(IndexScanDesc scan)
 	so->started = true;
 	so->empty = true;
 	DiskannReadMeta(index, &meta);
-	DiskannLayoutFromMeta(&so->layout, &meta);
+	DiskannLayoutFromMeta(index, &so->layout, &meta);
 	so->entry_point = meta.entry_point;
-	so->distfn = DiskannDistanceFunction(so->layout.metric);
+	DiskannInitQuery(&so->layout, &so->dq);
 	so->filter = DiskannCompileFilter(index, &so->layout, scan->keyData,
 									  scan->numberOfKeys, &so->recheck);
 	if (DiskannFilterNeverMatches(so->filter) || meta.entry_point == DISKANN_INVALID_NODE)
@@ -962,12 +1013,14 @@ StartSearch(IndexScanDesc scan)
 	so->returned = palloc0(sizeof(uint64) * (so->map_nodes / 64));
 	so->nbrs = palloc(sizeof(DiskannNode) * so->layout.num_neighbors);
 	so->dists = palloc(sizeof(float) * so->layout.num_neighbors);
+	so->lowers = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->matches = palloc(sizeof(bool) * so->layout.num_neighbors);
 	so->grp_nodes = palloc(sizeof(DiskannNode) * so->layout.heads_per_group);
 	so->grp_headgen = palloc(sizeof(uint32) * so->layout.heads_per_group);
 	so->grp_tids = palloc(sizeof(ItemPointerData) * so->layout.heads_per_group);
 	so->grp_dists = palloc(sizeof(float) * so->layout.heads_per_group);
+	so->grp_lowers = palloc(sizeof(float) * so->layout.heads_per_group);
 	so->grp_vecgen = palloc(sizeof(uint32) * so->layout.heads_per_group);
 	so->last_distance = -get_float4_infinity();
 	so->exact_floor = -get_float4_infinity();
@@ -995,12 +1048,21 @@ StartSearch(IndexScanDesc scan)
 		so->exact = true;
 		return;
 	}
+	DiskannSetQuery(&so->layout, &so->dq, so->query, false);
+	if (so->layout.storage == DISKANN_PAYLOAD_RABITQ && diskann_query_rescore > 0)
+	{
+		so->rerank = true;
+		so->rr_cap = diskann_query_rescore;
+		so->rr = palloc(sizeof(RerankRow) * so->rr_cap);
+		so->heapvec = palloc(sizeof(float) * so->layout.dimensions);
+	}
 
 	/* the entry point */
 	so->nbrs[0] = so->entry_point;
 	MapTestAndSet(so, &so->seen, so->entry_point);
 	FindNodes(index, so, 1);
-	entry = MakeCandidate(so->entry_point, so->dists[0], so->generations[0], so->matches[0]);
+	entry = MakeCandidate(so->entry_point, so->dists[0], so->lowers[0], so->generations[0],
+						  so->matches[0]);
 	if (so->filter == NULL)
 	{
 		WindowInsert(so, &entry);
@@ -1069,16 +1131,19 @@ diskannbeginscan(Relation index, int nkeys, int norderbys)
 
 /*
  * ResetSearch
- *		Forget the current search (its memory goes with scanctx).
+ *		Forget the current search (its memory goes with scanctx); the
+ *		table reader stays.
  */
 static void
 ResetSearch(DiskannScanOpaque so)
 {
 	MemoryContext scanctx = so->scanctx;
+	HeapVectorReader *reader = so->reader;
 
 	MemoryContextReset(scanctx);
 	memset(so, 0, sizeof(DiskannScanOpaqueData));
 	so->scanctx = scanctx;
+	so->reader = reader;
 }
 
 /*
@@ -1099,9 +1164,242 @@ diskannrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 }
 
 /*
+ * ScanNext
+ *		The next row of the search, by distance as the index knows it
+ *		(estimated under compressed storage): the walk's rows, then the
+ *		exact pass's; *lower gets a lower bound of its exact distance.
+ *		Marks it returned.  False when there are no more.
+ */
+static bool
+ScanNext(Relation index, DiskannScanOpaque so, DiskannNode *node, ItemPointer tid,
+		 float *lower)
+{
+	if (!so->exact)
+	{
+		ScanCandidate c;
+
+		if (WalkNext(index, so, &c))
+		{
+			*node = c.node;
+			*tid = c.heaptid;
+			*lower = c.lower;
+			goto found;
+		}
+		if (diskann_iterative_scan == DISKANN_ITERATIVE_OFF)
+			return false;
+		so->exact = true;
+		if (diskann_iterative_scan == DISKANN_ITERATIVE_STRICT && so->returned_rows > 0)
+			so->exact_floor = so->last_distance;
+	}
+	{
+		ExactRow	row;
+
+		if (!ExactNext(index, so, &row))
+			return false;
+		*node = row.node;
+		*tid = row.heaptid;
+		*lower = row.lower;
+	}
+found:
+	MapTestAndSet(so, &so->returned, *node);
+	so->returned_rows++;
+	return true;
+}
+
+/*
+ * OpenReader
+ *		Set up reading vectors from the table: a fetch state and a slot,
+ *		made in the scan's own memory context (which outlives rescans).
+ */
+static HeapVectorReader *
+OpenReader(IndexScanDesc scan, DiskannScanOpaque so)
+{
+	MemoryContext oldctx = MemoryContextSwitchTo(GetMemoryChunkContext(so));
+	HeapVectorReader *r = palloc0(sizeof(HeapVectorReader));
+	Relation	index = scan->indexRelation;
+
+	r->fetch = table_index_fetch_begin(scan->heapRelation);
+	r->slot = table_slot_create(scan->heapRelation, NULL);
+	r->vcol = DiskannVectorColumn(index);
+	r->attno = index->rd_index->indkey.values[r->vcol];
+	if (r->attno == 0)
+	{
+		r->indexInfo = BuildIndexInfo(index);
+		r->estate = CreateExecutorState();
+		GetPerTupleExprContext(r->estate)->ecxt_scantuple = r->slot;
+	}
+	r->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "diskann heap vectors",
+									  ALLOCSET_SMALL_SIZES);
+	MemoryContextSwitchTo(oldctx);
+	return r;
+}
+
+/*
+ * CloseReader
+ *		Release what OpenReader set up.
+ */
+static void
+CloseReader(HeapVectorReader *r)
+{
+	table_index_fetch_end(r->fetch);
+	ExecDropSingleTupleTableSlot(r->slot);
+	if (r->estate)
+		FreeExecutorState(r->estate);
+	MemoryContextDelete(r->tmpctx);
+	pfree(r);
+}
+
+/*
+ * HeapDistance
+ *		The exact distance between the query and the vector of the row
+ *		version at tid that the scan's snapshot sees.  False if it sees
+ *		none (or its vector is NULL, or zero under cosine).
+ */
+static bool
+HeapDistance(IndexScanDesc scan, DiskannScanOpaque so, ItemPointer tid, float *distance)
+{
+	HeapVectorReader *r = so->reader;
+	ItemPointerData t = *tid;
+	bool		call_again = false;
+	bool		all_dead = false;
+	bool		ok = false;
+	MemoryContext oldctx;
+	Datum		value;
+	bool		isnull;
+
+	if (r == NULL)
+		r = so->reader = OpenReader(scan, so);
+	so->heap_reads++;
+	if (!table_index_fetch_tuple(r->fetch, &t, scan->xs_snapshot, r->slot,
+								 &call_again, &all_dead))
+		return false;
+	oldctx = MemoryContextSwitchTo(r->tmpctx);
+	if (r->attno > 0)
+		value = slot_getattr(r->slot, r->attno, &isnull);
+	else
+	{
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnulls[INDEX_MAX_KEYS];
+
+		ResetExprContext(GetPerTupleExprContext(r->estate));
+		FormIndexDatum(r->indexInfo, r->slot, r->estate, values, isnulls);
+		value = values[r->vcol];
+		isnull = isnulls[r->vcol];
+	}
+	if (!isnull)
+	{
+		Vector	   *v = DatumGetVector(value);
+
+		if (v->dim == (int) so->layout.dimensions &&
+			DiskannPrepareVector(so->layout.metric, v->x, so->heapvec, v->dim))
+		{
+			*distance = so->dq.distfn(so->query, so->heapvec, v->dim);
+			ok = true;
+		}
+	}
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextReset(r->tmpctx);
+	ExecClearTuple(r->slot);
+	return ok;
+}
+
+/*
+ * RerankPush, RerankPop
+ *		The re-ranking queue: a binary min-heap by exact distance (ties by
+ *		node number).
+ */
+static inline bool
+RerankBefore(const RerankRow *a, const RerankRow *b)
+{
+	return a->distance < b->distance ||
+		(a->distance == b->distance && a->node < b->node);
+}
+
+static void
+RerankPush(DiskannScanOpaque so, const RerankRow *row)
+{
+	int			i = so->rr_len++;
+
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (!RerankBefore(row, &so->rr[parent]))
+			break;
+		so->rr[i] = so->rr[parent];
+		i = parent;
+	}
+	so->rr[i] = *row;
+}
+
+static void
+RerankPop(DiskannScanOpaque so, RerankRow *out)
+{
+	RerankRow	last = so->rr[--so->rr_len];
+	int			i = 0;
+
+	*out = so->rr[0];
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= so->rr_len)
+			break;
+		if (child + 1 < so->rr_len && RerankBefore(&so->rr[child + 1], &so->rr[child]))
+			child++;
+		if (!RerankBefore(&so->rr[child], &last))
+			break;
+		so->rr[i] = so->rr[child];
+		i = child;
+	}
+	if (so->rr_len > 0)
+		so->rr[i] = last;
+}
+
+/*
+ * RerankNext
+ *		The next row in exact distance order.  Candidates come in the
+ *		index's (estimated) order; each is read from the table and queued
+ *		by its exact distance.  The queue's closest row is returned once no
+ *		candidate still to come can be closer (its exact distance is below
+ *		the lower bound of the last candidate queued: the ones after it are
+ *		estimated farther), or once diskann.query_rescore candidates wait,
+ *		or when there are no more.  False when all are returned.
+ */
+static bool
+RerankNext(IndexScanDesc scan, DiskannScanOpaque so, RerankRow *out)
+{
+	Relation	index = scan->indexRelation;
+
+	for (;;)
+	{
+		RerankRow	row;
+		float		lower;
+
+		if (so->rr_len > 0 &&
+			(so->source_done || so->rr_len >= so->rr_cap ||
+			 so->rr[0].distance <= so->source_lower))
+			break;
+		if (so->source_done)
+			return false;
+		if (!ScanNext(index, so, &row.node, &row.heaptid, &lower))
+		{
+			so->source_done = true;
+			continue;
+		}
+		so->source_lower = lower;
+		if (HeapDistance(scan, so, &row.heaptid, &row.distance))
+			RerankPush(so, &row);
+	}
+	RerankPop(so, out);
+	return true;
+}
+
+/*
  * diskanngettuple
  *		Return the next heap TID: the walk's rows in distance order, then
- *		the exact pass's.
+ *		the exact pass's (re-ranked by exact distance under compressed
+ *		storage).
  */
 bool
 diskanngettuple(IndexScanDesc scan, ScanDirection dir)
@@ -1111,6 +1409,7 @@ diskanngettuple(IndexScanDesc scan, ScanDirection dir)
 	MemoryContext oldctx;
 	ItemPointerData tid;
 	DiskannNode node;
+	bool		found;
 
 	if (!ScanDirectionIsForward(dir))
 		elog(ERROR, "diskann index scans only go forward");
@@ -1122,50 +1421,30 @@ diskanngettuple(IndexScanDesc scan, ScanDirection dir)
 		pgstat_count_index_scan(index);
 	}
 	if (so->empty)
+		found = false;
+	else if (so->rerank)
 	{
-		MemoryContextSwitchTo(oldctx);
-		return false;
-	}
-	if (!so->exact)
-	{
-		ScanCandidate c;
+		RerankRow	row;
 
-		if (WalkNext(index, so, &c))
-		{
-			node = c.node;
-			tid = c.heaptid;
-			goto found;
-		}
-		if (diskann_iterative_scan == DISKANN_ITERATIVE_OFF)
-		{
-			so->empty = true;
-			MemoryContextSwitchTo(oldctx);
-			return false;
-		}
-		so->exact = true;
-		if (diskann_iterative_scan == DISKANN_ITERATIVE_STRICT && so->returned_rows > 0)
-			so->exact_floor = so->last_distance;
-	}
-	{
-		ExactRow	row;
-
-		if (!ExactNext(index, so, &row))
-		{
-			so->empty = true;
-			MemoryContextSwitchTo(oldctx);
-			return false;
-		}
-		node = row.node;
+		found = RerankNext(scan, so, &row);
 		tid = row.heaptid;
 	}
-found:
-	MapTestAndSet(so, &so->returned, node);
-	so->returned_rows++;
-	scan->xs_heaptid = tid;
-	scan->xs_recheck = so->recheck;
-	scan->xs_recheckorderby = false;
+	else
+	{
+		float		lower;
+
+		found = ScanNext(index, so, &node, &tid, &lower);
+	}
+	if (!found)
+		so->empty = true;
+	else
+	{
+		scan->xs_heaptid = tid;
+		scan->xs_recheck = so->recheck;
+		scan->xs_recheckorderby = false;
+	}
 	MemoryContextSwitchTo(oldctx);
-	return true;
+	return found;
 }
 
 /*
@@ -1182,11 +1461,14 @@ diskannendscan(IndexScanDesc scan)
 			 INT64_FORMAT " nodes (" INT64_FORMAT " approaching, " INT64_FORMAT
 			 " bridges), found " INT64_FORMAT
 			 " matching; exact pass: " INT64_FORMAT " rounds, " INT64_FORMAT
-			 " distances; sampled selectivity %.4f",
+			 " distances; sampled selectivity %.4f; " INT64_FORMAT " vectors read from the table",
 			 so->returned_rows, so->examined, so->approach_expanded,
 			 so->bridges_expanded, so->matched,
-			 so->exact_rounds, so->exact_distances, so->est_selectivity);
+			 so->exact_rounds, so->exact_distances, so->est_selectivity,
+			 so->heap_reads);
 	elog(DEBUG2, "diskann scan: walk computed " INT64_FORMAT " distances", so->distances);
+	if (so->reader)
+		CloseReader(so->reader);
 	MemoryContextDelete(so->scanctx);
 	pfree(so);
 	scan->opaque = NULL;

@@ -200,10 +200,10 @@ HeadPageGroup(const DiskannLayout *layout, BlockNumber blkno, uint32 ngroups)
 {
 	uint32		group;
 
-	if (blkno == InvalidBlockNumber || blkno < DISKANN_FIRST_NODE_BLKNO ||
-		(blkno - DISKANN_FIRST_NODE_BLKNO) % layout->pages_per_group != 0)
+	if (blkno == InvalidBlockNumber || blkno < layout->first_block ||
+		(blkno - layout->first_block) % layout->pages_per_group != 0)
 		return -1;
-	group = (blkno - DISKANN_FIRST_NODE_BLKNO) / layout->pages_per_group;
+	group = (blkno - layout->first_block) / layout->pages_per_group;
 	return group < ngroups ? group : -1;
 }
 
@@ -262,7 +262,8 @@ DiskannClaimSlot(Relation index, const DiskannLayout *layout, ItemPointer heapti
 
 /*
  * DiskannWriteVector
- *		Write node's vector slot: generation, filter record and vector.  The pages are
+ *		Write node's vector slot: generation, filter record and vector (vec,
+ *		index form; its code under compressed storage).  The pages are
  *		written last first, one record each, so that a reader, which reads
  *		first to last, that sees the new generation on the first page also
  *		sees the new vector on the pages after it.
@@ -279,7 +280,7 @@ DiskannWriteVector(Relation index, const DiskannLayout *layout, DiskannNode node
 	((DiskannVectorHeader *) slot)->generation = generation;
 	if (layout->filter_size > 0)
 		memcpy(slot + sizeof(DiskannVectorHeader), filter, layout->filter_size);
-	memcpy(slot + layout->vector_offset, vec, sizeof(float) * layout->dimensions);
+	DiskannFillSlotPayload(layout, vec, slot + layout->vector_offset);
 	DiskannVectorPosition(layout, node, &first, &offset);
 	npages = (offset + layout->vector_size + DISKANN_PAGE_DATA_SIZE - 1) / DISKANN_PAGE_DATA_SIZE;
 
@@ -367,23 +368,28 @@ DiskannUpdateNeighbors(Relation index, const DiskannLayout *layout, DiskannNode 
 	return ok;
 }
 
-/* A graph in buffer pages */
+/* A graph in buffer pages; its vectors are in graph form */
 typedef struct DiskGraph
 {
 	DiskannGraph g;				/* must be first */
 	Relation	index;
 	DiskannLayout layout;
+	DiskannQuery query;
 } DiskGraph;
 
-/* DiskannGraph callback: distance of a node to a vector, read in place */
+/*
+ * DiskannGraph callback: distance of a node to a vector, read in place.
+ * Under compressed storage each call prepares the query (O(dimensions),
+ * like one distance): the Vamana routines change their query vector often.
+ */
 static float
 DiskGraphNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
 {
 	DiskGraph  *dg = (DiskGraph *) g;
 	uint32		generation;
 
-	return DiskannNodeDistance(dg->index, &dg->layout, node, vec, g->distfn,
-							   &generation);
+	DiskannSetQuery(&dg->layout, &dg->query, vec, true);
+	return DiskannNodeDistance(dg->index, &dg->layout, node, &dg->query, &generation);
 }
 
 /* DiskannGraph callback: a node's out-neighbours and flags */
@@ -435,7 +441,7 @@ DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 
 	dg->index = index;
 	dg->layout = *layout;
-	dg->g.dimensions = layout->dimensions;
+	dg->g.dimensions = layout->graph_dims;
 	dg->g.num_neighbors = layout->num_neighbors;
 	dg->g.max_degree = layout->num_neighbors;
 	dg->g.search_list_size = search_list_size;
@@ -449,6 +455,7 @@ DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 	dg->g.entry_point = entry_point;
 	dg->g.num_nodes = 0;
 	dg->g.sparse_visited = true;
+	DiskannInitQuery(layout, &dg->query);
 	DiskannGraphInitScratch(&dg->g);
 	return &dg->g;
 }

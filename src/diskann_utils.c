@@ -82,6 +82,91 @@ DiskannGetMaxAlpha(Relation index)
 	return opts ? opts->max_alpha : DISKANN_DEFAULT_MAX_ALPHA;
 }
 
+/*
+ * DiskannValidateStorage
+ *		Check the value of the storage option.
+ */
+void
+DiskannValidateStorage(const char *value)
+{
+	if (value == NULL)
+		return;
+	if (strcmp(value, "compressed") != 0 && strcmp(value, "plain") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for diskann option \"storage\": \"%s\"", value),
+				 errdetail("Valid values are \"compressed\" and \"plain\".")));
+}
+
+/* the storage option's value, NULL if not given */
+static const char *
+StorageOption(DiskannOptions *opts)
+{
+	if (opts == NULL || opts->storage == 0)
+		return NULL;
+	return (const char *) opts + opts->storage;
+}
+
+/*
+ * DiskannCheckStorageOptions
+ *		Check that storage and bits go together (at CREATE INDEX and ALTER
+ *		INDEX ... SET): bits is 1, 2, 4 or 8, and only for compressed
+ *		storage.
+ */
+void
+DiskannCheckStorageOptions(DiskannOptions *opts)
+{
+	const char *storage = StorageOption(opts);
+
+	if (opts->bits != 0 && opts->bits != 1 && opts->bits != 2 && opts->bits != 4 &&
+		opts->bits != 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for diskann option \"bits\": %d", opts->bits),
+				 errdetail("Valid values are 1, 2, 4 and 8.")));
+	if (opts->bits != 0 && storage && strcmp(storage, "plain") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("diskann option \"bits\" applies only to storage \"compressed\"")));
+}
+
+/*
+ * DiskannGetStorage
+ *		The index's storage (DISKANN_PAYLOAD_*): as the storage option says;
+ *		by default compressed, except under L1, which codes cannot estimate
+ *		(L1 is not invariant under the quantizer's rotation) and which
+ *		therefore keeps plain vectors; compressed L1 is refused.
+ */
+int
+DiskannGetStorage(Relation index, DiskannMetric metric)
+{
+	const char *storage = StorageOption((DiskannOptions *) index->rd_options);
+
+	if (storage == NULL)
+		return metric == DISKANN_METRIC_L1 ? DISKANN_PAYLOAD_FLOAT32 : DISKANN_PAYLOAD_RABITQ;
+	if (strcmp(storage, "plain") == 0)
+		return DISKANN_PAYLOAD_FLOAT32;
+	if (metric == DISKANN_METRIC_L1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("diskann storage \"compressed\" does not support L1 distance"),
+				 errdetail("Codes estimate distances after a rotation, which L1 distances do not survive."),
+				 errhint("Use storage = 'plain' for vector_l1_ops.")));
+	return DISKANN_PAYLOAD_RABITQ;
+}
+
+/*
+ * DiskannGetBits
+ *		Bits per dimension of a compressed index's codes.
+ */
+int
+DiskannGetBits(Relation index)
+{
+	DiskannOptions *opts = (DiskannOptions *) index->rd_options;
+
+	return (opts && opts->bits != 0) ? opts->bits : DISKANN_DEFAULT_BITS;
+}
+
 /* distance between normalised vectors under cosine: 1 - dot */
 static float
 CosineIndexDistance(const float *a, const float *b, int n)

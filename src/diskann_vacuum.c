@@ -117,7 +117,7 @@ ReplaceEntryPoint(Relation index, const DiskannLayout *layout, DiskannGraph *g)
 	DiskannReadHead(index, layout, meta.entry_point, &hdr, NULL);
 	if (DiskannNodeUsable(hdr.flags))
 		return;
-	vec = palloc(sizeof(float) * layout->dimensions);
+	vec = palloc(sizeof(float) * layout->graph_dims);
 	DiskannReadVector(index, layout, meta.entry_point, vec);
 	g->entry_point = meta.entry_point;
 	entry = DiskannClosestUsable(g, vec, meta.entry_point);
@@ -135,7 +135,7 @@ RepairNodes(IndexVacuumInfo *info, const DiskannLayout *layout, DiskannGraph *g,
 {
 	Relation	index = info->index;
 	DiskannRepairParams params;
-	float	   *vec = palloc(sizeof(float) * layout->dimensions);
+	float	   *vec = palloc(sizeof(float) * layout->graph_dims);
 	MemoryContext tmpctx = AllocSetContextCreate(CurrentMemoryContext, "diskann repair",
 												 ALLOCSET_DEFAULT_SIZES);
 
@@ -182,7 +182,7 @@ OpenVacuumGraph(Relation index, DiskannLayout *layout)
 	DiskannMetaPageData meta;
 
 	DiskannReadMeta(index, &meta);
-	DiskannLayoutFromMeta(layout, &meta);
+	DiskannLayoutFromMeta(index, layout, &meta);
 	return DiskannOpenDiskGraph(index, layout, meta.entry_point,
 								meta.search_list_size, meta.max_alpha);
 }
@@ -480,7 +480,7 @@ diskannvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
 
 	DiskannReadMeta(index, &meta);
-	DiskannLayoutFromMeta(&layout, &meta);
+	DiskannLayoutFromMeta(info->index, &layout, &meta);
 	ngroups = DiskannNumGroups(&layout, RelationGetNumberOfBlocks(index));
 	nnodes = ngroups * layout.heads_per_group;
 	repaired = CollectRepaired(info, &layout, ngroups, &first, &nrepaired);

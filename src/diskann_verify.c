@@ -53,7 +53,7 @@ OpenInspect(Oid relid, Inspect *in)
 				 errmsg("\"%s\" is not a diskann index", RelationGetRelationName(index))));
 	in->index = index;
 	DiskannReadMeta(index, &in->meta);
-	DiskannLayoutFromMeta(&in->layout, &in->meta);
+	DiskannLayoutFromMeta(in->index, &in->layout, &in->meta);
 	in->nblocks = RelationGetNumberOfBlocks(index);
 	in->ngroups = DiskannNumGroups(&in->layout, in->nblocks);
 	in->heads = palloc((size_t) in->layout.heads_per_group * in->layout.head_size);
@@ -148,7 +148,7 @@ CheckHead(Inspect *in, DiskannNode n, DiskannNodeHeader *hdr,
 	/* a node not yet live, or never live, may lack its vector (crash) */
 	if (f == DISKANN_NODE_LIVE)
 	{
-		float	   *vec = palloc(sizeof(float) * in->layout.dimensions);
+		float	   *vec = palloc(sizeof(float) * in->layout.graph_dims);
 
 		vgen = DiskannReadVector(in->index, &in->layout, n, vec);
 		pfree(vec);
@@ -315,8 +315,8 @@ diskann_stats(PG_FUNCTION_ARGS)
 {
 	Inspect		in;
 	TupleDesc	desc;
-	Datum		values[11];
-	bool		nulls[11] = {0};
+	Datum		values[14];
+	bool		nulls[14] = {0};
 	uint64		edges = 0;
 	int64		live = 0,
 				deleted = 0,
@@ -366,6 +366,17 @@ diskann_stats(PG_FUNCTION_ARGS)
 		nulls[10] = true;
 	else
 		values[10] = Int64GetDatum(in.meta.entry_point);
+	if (in.layout.storage == DISKANN_PAYLOAD_RABITQ)
+	{
+		values[11] = CStringGetTextDatum("compressed");
+		values[12] = Int32GetDatum(in.layout.bits);
+		values[13] = Int64GetDatum(in.meta.quant_trained);
+	}
+	else
+	{
+		values[11] = CStringGetTextDatum("plain");
+		nulls[12] = nulls[13] = true;
+	}
 
 	relation_close(in.index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));

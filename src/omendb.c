@@ -22,5 +22,6 @@ void
 _PG_init(void)
 {
 	OmenKernelsInit();
+	OmenQuantKernelsInit();
 	DiskannInit();
 }

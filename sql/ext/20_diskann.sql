@@ -39,7 +39,8 @@ CREATE FUNCTION diskann_stats(index regclass,
 	OUT nodes bigint, OUT live_nodes bigint, OUT deleted_nodes bigint,
 	OUT free_slots bigint, OUT pages bigint, OUT dimensions integer, OUT num_neighbors integer,
 	OUT layout text, OUT slot_size integer, OUT avg_out_degree float8,
-	OUT entry_point bigint)
+	OUT entry_point bigint, OUT storage text, OUT bits integer,
+	OUT quantizer_rows bigint)
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 -- Heap TIDs of the live nodes (checking that rows are indexed, not searching).
