@@ -605,6 +605,10 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 	uint32		offsets[DISKANN_DISTANCE_BATCH];
 	char		record[DISKANN_MAX_FILTER_RECORD];
 
+	/* a code is read whole; a float vector's first lines start the stream */
+	int			lines = (layout->storage == DISKANN_PAYLOAD_RABITQ) ?
+		Min((layout->vector_size + 63) / 64 + 1, 8) : 4;
+
 	for (int start = 0; start < n; start += DISKANN_DISTANCE_BATCH)
 	{
 		int			m = Min(n - start, DISKANN_DISTANCE_BATCH);
@@ -617,7 +621,7 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 			DiskannVectorPosition(layout, nodes[start + i], &blkno, &offsets[i]);
 			bufs[i] = ReadNodeBuffer(index, blkno);
 			p = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
-			for (int line = 0; line < 4; line++)
+			for (int line = 0; line < lines; line++)
 				__builtin_prefetch(p + line * 64);
 		}
 		for (int i = 0; i < m; i++)
@@ -704,19 +708,21 @@ DiskannReadVector(Relation index, const DiskannLayout *layout, DiskannNode node,
 {
 	DiskannVectorHeader vh;
 
-	ReadSlot(index, layout, node, 0, sizeof(DiskannVectorHeader), (char *) &vh);
 	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
 	{
-		uint32		size = layout->vector_size - layout->vector_offset;
-		uint8_t    *code = palloc(size);
+		/* a code is small: read the slot at once */
+		char	   *slot = palloc(layout->vector_size);
 
-		ReadSlot(index, layout, node, layout->vector_offset, size, (char *) code);
-		OmenQuantDecodeRotated(layout->quant, code, out);
-		pfree(code);
+		ReadSlot(index, layout, node, 0, layout->vector_size, slot);
+		vh = *(DiskannVectorHeader *) slot;
+		OmenQuantDecodeRotated(layout->quant, (const uint8_t *) slot + layout->vector_offset,
+							   out);
+		pfree(slot);
+		return vh.generation;
 	}
-	else
-		ReadSlot(index, layout, node, layout->vector_offset,
-				 sizeof(float) * layout->dimensions, (char *) out);
+	ReadSlot(index, layout, node, 0, sizeof(DiskannVectorHeader), (char *) &vh);
+	ReadSlot(index, layout, node, layout->vector_offset,
+			 sizeof(float) * layout->dimensions, (char *) out);
 	return vh.generation;
 }
 

@@ -94,7 +94,7 @@ typedef struct ScanCandidate
 {
 	DiskannNode node;
 	float		distance;
-	float		lower;			/* lower bound of the exact distance */
+	float		bound;			/* of the estimate's error (0: exact) */
 	bool		expanded;
 	bool		live;			/* once expanded: may be returned */
 	bool		match;			/* stored filter values satisfy the keys */
@@ -114,7 +114,7 @@ typedef struct CandidateHeap
 typedef struct ExactRow
 {
 	float		distance;
-	float		lower;			/* lower bound of the exact distance */
+	float		bound;			/* of the estimate's error (0: exact) */
 	DiskannNode node;
 	ItemPointerData heaptid;
 } ExactRow;
@@ -166,6 +166,7 @@ typedef struct DiskannScanOpaqueData
 	DiskannNode *nbrs;			/* a node's neighbour list */
 	float	   *dists;			/* their distances */
 	float	   *lowers;			/* lower bounds of the exact distances */
+	float	   *bounds;			/* error bounds of the distances */
 	uint32	   *generations;	/* and vector generations */
 	bool	   *matches;		/* and whether they match */
 	float		last_distance;
@@ -201,11 +202,13 @@ typedef struct DiskannScanOpaqueData
 	int			rr_cap;
 	bool		source_done;	/* walk and exact pass have no more rows */
 	float		source_lower;	/* lower bound of the rows to come */
+	float		max_bound;		/* largest error bound of the estimates so far */
 	float	   *heapvec;		/* a vector read from the table, index form */
 
 	/* statistics, for the DEBUG line */
 	int64		heap_reads;		/* vectors read from the table */
-	int64		returned_rows;
+	int64		output_rows;	/* rows given to the executor */
+	int64		returned_rows;	/* rows the walk and exact pass produced */
 	int64		examined;		/* nodes expanded */
 	int64		bridges_expanded;
 	int64		approach_expanded;
@@ -337,13 +340,13 @@ HeapPop(CandidateHeap *h, ScanCandidate *c)
  *		A found, unexpanded candidate.
  */
 static ScanCandidate
-MakeCandidate(DiskannNode node, float distance, float lower, uint32 generation, bool match)
+MakeCandidate(DiskannNode node, float distance, float bound, uint32 generation, bool match)
 {
 	ScanCandidate c;
 
 	c.node = node;
 	c.distance = distance;
-	c.lower = lower;
+	c.bound = bound;
 	c.expanded = false;
 	c.live = false;
 	c.match = match;
@@ -386,6 +389,7 @@ WindowInsert(DiskannScanOpaque so, const ScanCandidate *c)
 	memmove(&w[pos + 1], &w[pos], sizeof(ScanCandidate) * (so->len - pos));
 	w[pos] = *c;
 	so->len++;
+	so->max_bound = Max(so->max_bound, c->bound);
 }
 
 /*
@@ -401,6 +405,8 @@ FindNodes(Relation index, DiskannScanOpaque so, int n)
 						 so->filter ? so->matches : NULL, get_float4_infinity());
 	if (so->filter == NULL)
 		memset(so->matches, true, sizeof(bool) * n);
+	for (int i = 0; i < n; i++)
+		so->bounds[i] = so->dists[i] - so->lowers[i];
 	so->distances += n;
 }
 
@@ -459,7 +465,7 @@ ExpandNode(Relation index, DiskannScanOpaque so, DiskannNode node, ScanCandidate
 	FindNodes(index, so, n);
 	for (int i = 0; i < n; i++)
 	{
-		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->lowers[i], so->generations[i],
+		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->bounds[i], so->generations[i],
 										so->matches[i]);
 
 		if (c.match)
@@ -567,7 +573,11 @@ RefillWindow(DiskannScanOpaque so)
 {
 	so->head = 0;
 	while (so->len < so->L && so->heap.len > 0)
-		HeapPop(&so->heap, &so->window[so->len++]);
+	{
+		HeapPop(&so->heap, &so->window[so->len]);
+		so->max_bound = Max(so->max_bound, so->window[so->len].bound);
+		so->len++;
+	}
 	return so->len > 0;
 }
 
@@ -605,6 +615,7 @@ OfferExactRow(DiskannScanOpaque so, const ExactRow *row)
 {
 	int			i;
 
+	so->max_bound = Max(so->max_bound, row->bound);
 	if (so->nrows == so->round_rows)
 	{
 		so->more_rounds = true;
@@ -711,6 +722,7 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 		}
 		DiskannNodeDistances(index, layout, so->grp_nodes, n, &so->dq,
 							 so->grp_dists, so->grp_lowers, so->grp_vecgen, NULL, NULL, bound);
+
 		so->exact_distances += n;
 	}
 	for (int i = 0; i < n; i++)
@@ -720,7 +732,7 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 		if (so->query && so->grp_vecgen[i] != so->grp_headgen[i])
 			continue;
 		row.distance = so->query ? so->grp_dists[i] : 0.0f;
-		row.lower = so->query ? so->grp_lowers[i] : 0.0f;
+		row.bound = so->query ? so->grp_dists[i] - so->grp_lowers[i] : 0.0f;
 		row.node = so->grp_nodes[i];
 		row.heaptid = so->grp_tids[i];
 		if (!first_round && !ExactRowBefore(&so->cursor, &row))
@@ -851,7 +863,7 @@ SampleHeads(Relation index, DiskannScanOpaque so)
 	FindNodes(index, so, n);
 	for (int i = 0; i < n; i++)
 	{
-		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->lowers[i], so->generations[i], true);
+		ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->bounds[i], so->generations[i], true);
 
 		so->matched++;
 		WindowInsert(so, &c);
@@ -907,7 +919,7 @@ Approach(Relation index, DiskannScanOpaque so, const ScanCandidate *entry)
 		FindNodes(index, so, n);
 		for (int i = 0; i < n; i++)
 		{
-			ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->lowers[i], so->generations[i],
+			ScanCandidate c = MakeCandidate(so->nbrs[i], so->dists[i], so->bounds[i], so->generations[i],
 											so->matches[i]);
 			int			j;
 
@@ -1014,6 +1026,7 @@ StartSearch(IndexScanDesc scan)
 	so->nbrs = palloc(sizeof(DiskannNode) * so->layout.num_neighbors);
 	so->dists = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->lowers = palloc(sizeof(float) * so->layout.num_neighbors);
+	so->bounds = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->matches = palloc(sizeof(bool) * so->layout.num_neighbors);
 	so->grp_nodes = palloc(sizeof(DiskannNode) * so->layout.heads_per_group);
@@ -1061,7 +1074,7 @@ StartSearch(IndexScanDesc scan)
 	so->nbrs[0] = so->entry_point;
 	MapTestAndSet(so, &so->seen, so->entry_point);
 	FindNodes(index, so, 1);
-	entry = MakeCandidate(so->entry_point, so->dists[0], so->lowers[0], so->generations[0],
+	entry = MakeCandidate(so->entry_point, so->dists[0], so->bounds[0], so->generations[0],
 						  so->matches[0]);
 	if (so->filter == NULL)
 	{
@@ -1167,12 +1180,12 @@ diskannrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
  * ScanNext
  *		The next row of the search, by distance as the index knows it
  *		(estimated under compressed storage): the walk's rows, then the
- *		exact pass's; *lower gets a lower bound of its exact distance.
+ *		exact pass's; *distance gets that distance.
  *		Marks it returned.  False when there are no more.
  */
 static bool
 ScanNext(Relation index, DiskannScanOpaque so, DiskannNode *node, ItemPointer tid,
-		 float *lower)
+		 float *distance)
 {
 	if (!so->exact)
 	{
@@ -1182,7 +1195,7 @@ ScanNext(Relation index, DiskannScanOpaque so, DiskannNode *node, ItemPointer ti
 		{
 			*node = c.node;
 			*tid = c.heaptid;
-			*lower = c.lower;
+			*distance = c.distance;
 			goto found;
 		}
 		if (diskann_iterative_scan == DISKANN_ITERATIVE_OFF)
@@ -1198,7 +1211,7 @@ ScanNext(Relation index, DiskannScanOpaque so, DiskannNode *node, ItemPointer ti
 			return false;
 		*node = row.node;
 		*tid = row.heaptid;
-		*lower = row.lower;
+		*distance = row.distance;
 	}
 found:
 	MapTestAndSet(so, &so->returned, *node);
@@ -1361,10 +1374,11 @@ RerankPop(DiskannScanOpaque so, RerankRow *out)
  *		The next row in exact distance order.  Candidates come in the
  *		index's (estimated) order; each is read from the table and queued
  *		by its exact distance.  The queue's closest row is returned once no
- *		candidate still to come can be closer (its exact distance is below
- *		the lower bound of the last candidate queued: the ones after it are
- *		estimated farther), or once diskann.query_rescore candidates wait,
- *		or when there are no more.  False when all are returned.
+ *		candidate still to come can be closer: its exact distance is at
+ *		most the last candidate's estimate less the largest error bound of
+ *		the scan's estimates (the candidates after it are estimated
+ *		farther); or once diskann.query_rescore candidates wait, or when
+ *		there are no more.  False when all are returned.
  */
 static bool
 RerankNext(IndexScanDesc scan, DiskannScanOpaque so, RerankRow *out)
@@ -1374,7 +1388,7 @@ RerankNext(IndexScanDesc scan, DiskannScanOpaque so, RerankRow *out)
 	for (;;)
 	{
 		RerankRow	row;
-		float		lower;
+		float		estimate;
 
 		if (so->rr_len > 0 &&
 			(so->source_done || so->rr_len >= so->rr_cap ||
@@ -1382,12 +1396,12 @@ RerankNext(IndexScanDesc scan, DiskannScanOpaque so, RerankRow *out)
 			break;
 		if (so->source_done)
 			return false;
-		if (!ScanNext(index, so, &row.node, &row.heaptid, &lower))
+		if (!ScanNext(index, so, &row.node, &row.heaptid, &estimate))
 		{
 			so->source_done = true;
 			continue;
 		}
-		so->source_lower = lower;
+		so->source_lower = estimate - so->max_bound;
 		if (HeapDistance(scan, so, &row.heaptid, &row.distance))
 			RerankPush(so, &row);
 	}
@@ -1431,14 +1445,15 @@ diskanngettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	else
 	{
-		float		lower;
+		float		estimate;
 
-		found = ScanNext(index, so, &node, &tid, &lower);
+		found = ScanNext(index, so, &node, &tid, &estimate);
 	}
 	if (!found)
 		so->empty = true;
 	else
 	{
+		so->output_rows++;
 		scan->xs_heaptid = tid;
 		scan->xs_recheck = so->recheck;
 		scan->xs_recheckorderby = false;
@@ -1461,11 +1476,12 @@ diskannendscan(IndexScanDesc scan)
 			 INT64_FORMAT " nodes (" INT64_FORMAT " approaching, " INT64_FORMAT
 			 " bridges), found " INT64_FORMAT
 			 " matching; exact pass: " INT64_FORMAT " rounds, " INT64_FORMAT
-			 " distances; sampled selectivity %.4f; " INT64_FORMAT " vectors read from the table",
-			 so->returned_rows, so->examined, so->approach_expanded,
+			 " distances; sampled selectivity %.4f; " INT64_FORMAT
+			 " candidates, " INT64_FORMAT " vectors read from the table",
+			 so->output_rows, so->examined, so->approach_expanded,
 			 so->bridges_expanded, so->matched,
 			 so->exact_rounds, so->exact_distances, so->est_selectivity,
-			 so->heap_reads);
+			 so->returned_rows, so->heap_reads);
 	elog(DEBUG2, "diskann scan: walk computed " INT64_FORMAT " distances", so->distances);
 	if (so->reader)
 		CloseReader(so->reader);

@@ -375,12 +375,17 @@ typedef struct DiskGraph
 	Relation	index;
 	DiskannLayout layout;
 	DiskannQuery query;
+	float	   *qvec;			/* compressed: the vector query is prepared for */
+	bool		qset;
 } DiskGraph;
 
 /*
  * DiskannGraph callback: distance of a node to a vector, read in place.
- * Under compressed storage each call prepares the query (O(dimensions),
- * like one distance): the Vamana routines change their query vector often.
+ * Under compressed storage the query must be prepared for the vector
+ * (O(dimensions)); the Vamana routines compute runs of distances to one
+ * vector, so the last one prepared is kept, with a copy of the vector to
+ * tell whether a call is about the same one (comparing is cheaper than
+ * preparing, and callers reuse buffers for other vectors).
  */
 static float
 DiskGraphNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
@@ -388,7 +393,14 @@ DiskGraphNodeDistance(DiskannGraph *g, DiskannNode node, const float *vec)
 	DiskGraph  *dg = (DiskGraph *) g;
 	uint32		generation;
 
-	DiskannSetQuery(&dg->layout, &dg->query, vec, true);
+	if (dg->layout.storage != DISKANN_PAYLOAD_RABITQ)
+		DiskannSetQuery(&dg->layout, &dg->query, vec, true);
+	else if (!dg->qset || memcmp(dg->qvec, vec, sizeof(float) * g->dimensions) != 0)
+	{
+		memcpy(dg->qvec, vec, sizeof(float) * g->dimensions);
+		DiskannSetQuery(&dg->layout, &dg->query, dg->qvec, true);
+		dg->qset = true;
+	}
 	return DiskannNodeDistance(dg->index, &dg->layout, node, &dg->query, &generation);
 }
 
@@ -456,6 +468,7 @@ DiskannOpenDiskGraph(Relation index, const DiskannLayout *layout,
 	dg->g.num_nodes = 0;
 	dg->g.sparse_visited = true;
 	DiskannInitQuery(layout, &dg->query);
+	dg->qvec = palloc(sizeof(float) * layout->graph_dims);
 	DiskannGraphInitScratch(&dg->g);
 	return &dg->g;
 }

@@ -97,10 +97,12 @@ drop_vector_indexes() {
 # ---------------------------------------------------------------- measuring
 
 # search_stage STAGE DATASET TITLE SWEEP: the measurements of the file's
-# header for each system on DATASET (ensure_DATASET loads it); data files
-# STAGE_sweep, STAGE_exact, STAGE_build; the report's tables and plot.
+# header for each system on DATASET (ensure_DATASET loads it), on
+# Fashion-MNIST also for omendb's plain storage (system omendb-plain; omendb
+# is the default, compressed storage); data files STAGE_sweep, STAGE_exact,
+# STAGE_build; the report's tables and plot.
 search_stage() {
-	local stage=$1 dataset=$2 title=$3 sweep=$4 sys l rows nq
+	local stage=$1 dataset=$2 title=$3 sweep=$4 sys
 	local sweep_tsv exact_tsv build_tsv
 	sweep_tsv=$(data_file "${stage}_sweep")
 	exact_tsv=$(data_file "${stage}_exact")
@@ -111,34 +113,49 @@ search_stage() {
 	for sys in "${SYSTEMS[@]}"; do
 		use_db "$sys" "$dataset"
 		"ensure_$dataset"
-		rows=$(sql1 "SELECT count(*) FROM items")
-		nq=$(sql1 "SELECT count(*) FROM gt")
-		create_knn_helpers
-		drop_vector_indexes
-
-		progress "$sys: exact scan (index disabled)"
-		knn_pgbench "$nq" "-c enable_indexscan=off -c enable_bitmapscan=off" -t "$(exact_queries)"
-		local exact_qps=$TPS
-		printf '%s\t%s\n' "$sys" "$exact_qps" >>"$exact_tsv"
-
-		progress "$sys: CREATE INDEX USING $AM, maintenance_work_mem 2GB"
-		create_diskann items_vec_idx items 2GB
-		upsql -c "ANALYZE items"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$rows" "$BUILD_S" "$(relation_mb items_vec_idx)" \
-			"$(sql1 "SELECT round(pg_table_size('items') / 1048576.0, 1)")" "$exact_qps" >>"$build_tsv"
-		progress "$sys: built in $BUILD_S s, $(relation_mb items_vec_idx) MB"
-
-		for l in $sweep; do
-			sweep_point items_vec_idx "$l" gt "$nq" "$K"
-			[[ $POINT_PLAN == index ]] || die "$sys: the planner does not use the index at $LIST_GUC = $l"
-			printf '%s\t%s\t%s\t%s\t%s\n' "$sys" "$l" "$POINT_RECALL" "$(fmt1 "$TPS")" "$LAT_MS" >>"$sweep_tsv"
-			progress "$sys: $LIST_GUC = $l: recall@$K $POINT_RECALL, $(fmt1 "$TPS") QPS"
-		done
+		search_system "$sys" "$sweep" "$sweep_tsv" "$exact_tsv" "$build_tsv" ""
+		# omendb's other storage, on the same data (the storage column)
+		if [[ $sys == omendb && $stage == fmnist && -z ${OMENDB_INDEX_WITH:-} ]]; then
+			OMENDB_INDEX_WITH="storage = plain" \
+				search_system omendb-plain "$sweep" "$sweep_tsv" "$exact_tsv" "$build_tsv" "$EXACT_QPS"
+		fi
 	done
-	search_report "$stage" "$title" "$sweep_tsv" "$exact_tsv" "$build_tsv" "$nq"
+	search_report "$stage" "$title" "$sweep_tsv" "$exact_tsv" "$build_tsv" "$(sql1 "SELECT count(*) FROM gt")"
 }
 
-# exact_queries: pgbench transactions for the exact scan.
+# search_system LABEL SWEEP SWEEP_TSV EXACT_TSV BUILD_TSV [EXACT_QPS]: in
+# the current database, the exact scan's QPS (measured unless given), the
+# index build and the sweep, as rows labelled LABEL; sets EXACT_QPS.
+search_system() {
+	local sys=$1 sweep=$2 sweep_tsv=$3 exact_tsv=$4 build_tsv=$5 rows nq l
+	rows=$(sql1 "SELECT count(*) FROM items")
+	nq=$(sql1 "SELECT count(*) FROM gt")
+	create_knn_helpers
+	drop_vector_indexes
+
+	EXACT_QPS=$6
+	if [[ -z $EXACT_QPS ]]; then
+		progress "$sys: exact scan (index disabled)"
+		knn_pgbench "$nq" "-c enable_indexscan=off -c enable_bitmapscan=off" -t "$(exact_queries)"
+		EXACT_QPS=$TPS
+	fi
+	printf '%s\t%s\n' "$sys" "$EXACT_QPS" >>"$exact_tsv"
+
+	progress "$sys: CREATE INDEX USING $AM ${OMENDB_INDEX_WITH:+WITH ($OMENDB_INDEX_WITH) }, maintenance_work_mem 2GB"
+	create_diskann items_vec_idx items 2GB
+	upsql -c "ANALYZE items"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$rows" "$BUILD_S" "$(relation_mb items_vec_idx)" \
+		"$(sql1 "SELECT round(pg_table_size('items') / 1048576.0, 1)")" "$EXACT_QPS" >>"$build_tsv"
+	progress "$sys: built in $BUILD_S s, $(relation_mb items_vec_idx) MB"
+
+	for l in $sweep; do
+		sweep_point items_vec_idx "$l" gt "$nq" "$K"
+		[[ $POINT_PLAN == index ]] || die "$sys: the planner does not use the index at $LIST_GUC = $l"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$sys" "$l" "$POINT_RECALL" "$(fmt1 "$TPS")" "$LAT_MS" >>"$sweep_tsv"
+		progress "$sys: $LIST_GUC = $l: recall@$K $POINT_RECALL, $(fmt1 "$TPS") QPS"
+	done
+}
+
 exact_queries() { if [[ $QUICK == 1 ]]; then echo 10; else echo 50; fi; }
 
 # best_qps TSV SYSTEM MIN_RECALL: the highest QPS of SYSTEM's sweep points
@@ -155,7 +172,7 @@ search_report() {
 	local sys rows build index table exact
 	md "## $title" "" \
 		"L2, k = $K, $nq queries; QPS: pgbench, 1 client, \`-M prepared\`, $(knn_seconds) s per point;" \
-		"index built with \`maintenance_work_mem = 2GB\` (omendb: ${OMENDB_INDEX_WITH:-default options}; pgvector: hnsw defaults)."
+		"index built with \`maintenance_work_mem = 2GB\` (omendb: ${OMENDB_INDEX_WITH:-default options, compressed storage}; omendb-plain: \`storage = plain\`; pgvector: hnsw defaults)."
 	md_table system rows "CREATE INDEX s" "index MB" "table MB" "exact scan QPS"
 	while IFS=$'\t' read -r sys rows build index table exact; do
 		[[ $sys == system ]] && continue
@@ -169,6 +186,7 @@ search_report() {
 		md_row "$sys" "$l" "$recall" "$qps" "$lat" "$(ratio "$qps" "$exact")"
 	done <"$sweep_tsv"
 	compare_lines "$sweep_tsv" "$build_tsv"
+	plain_line "$sweep_tsv" "$build_tsv"
 	plot_recall_qps "$OUT_DIR/${stage}_recall_qps.png" "$title: recall@$K against QPS" \
 		"$sweep_tsv" "$exact_tsv"
 	md_image "${stage}_recall_qps.png" "$title: recall against QPS"
@@ -189,6 +207,23 @@ compare_lines() {
 	line+=("CREATE INDEX time: $(ratio_or_dash "${a% *}" "${b% *}")x" \
 		"index size: $(ratio_or_dash "${a#* }" "${b#* }")x")
 	md "" "omendb / $other, same run: $(IFS=';'; echo "${line[*]}" | sed 's/;/; /g')."
+}
+
+# plain_line SWEEP_TSV BUILD_TSV: omendb's compressed storage against its
+# plain storage, when both were measured.
+plain_line() {
+	grep -q '^omendb-plain	' "$2" || return 0
+	local r a b line=()
+	for r in 0.95 0.99; do
+		a=$(best_qps "$1" omendb "$r")
+		b=$(best_qps "$1" omendb-plain "$r")
+		line+=("QPS at recall >= $r: $a / $b = $(ratio_or_dash "$a" "$b")x")
+	done
+	a=$(awk -F'\t' '$1 == "omendb" { print $3, $4 }' "$2")
+	b=$(awk -F'\t' '$1 == "omendb-plain" { print $3, $4 }' "$2")
+	line+=("CREATE INDEX time: $(ratio_or_dash "${a% *}" "${b% *}")x" \
+		"index size: $(ratio_or_dash "${a#* }" "${b#* }")x")
+	md "" "omendb compressed / plain storage, same run: $(IFS=';'; echo "${line[*]}" | sed 's/;/; /g')."
 }
 
 # ratio_or_dash A B: A / B to two decimals, "-" when either is missing.
