@@ -73,9 +73,10 @@ DELETE FROM dvac;
 -- before VACUUM every node is still in the graph and its heap row dead, so
 -- the executor asks for every one: the walk stops after
 -- diskann.max_scan_tuples expansions (deleted nodes included) and the exact
--- pass returns the rest, once each (compressed storage: the scan reads each
--- candidate's row to re-rank it, finds it dead and drops it, so it hands
--- the executor none: 400 candidates, 0 rows)
+-- pass returns the rest, once each (compressed storage: the scan reads the
+-- rows of the candidates it must re-rank, finds them dead and drops them,
+-- so the executor gets only the few rows whose order the estimates alone
+-- settled)
 SET enable_seqscan = off;
 SET diskann.max_scan_tuples = 50;
 SET client_min_messages = debug1;

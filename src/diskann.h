@@ -66,6 +66,14 @@ typedef enum DiskannMetric
 
 #define DISKANN_DEFAULT_BITS		4
 /*
+ * From this many dimensions the default is 8 bits: a vector of 512 or more
+ * float4s (2 kB and more) is stored out of line, so each row re-ranking
+ * reads is a TOAST fetch; 8-bit estimates are tight enough to need few of
+ * them.  Measured on Fashion-MNIST (784-d), a LIMIT 10 query at a search
+ * list of 20 read 14-20 rows at 4 bits and 4-7 at 8 bits.
+ */
+#define DISKANN_WIDE_DIMENSIONS		512
+/*
  * Share of the quantizer's error bound (OMEN_QUANT_EPS0 standard
  * deviations) that a scan takes off an estimate as the lower bound of the
  * true distance when deciding whether a re-ranked row may be returned.
@@ -460,7 +468,7 @@ extern void diskannendscan(IndexScanDesc scan);
 extern DiskannMetric DiskannGetMetric(Relation index);
 extern int	DiskannGetNumNeighbors(Relation index);
 extern int	DiskannGetStorage(Relation index, DiskannMetric metric);
-extern int	DiskannGetBits(Relation index);
+extern int	DiskannGetBits(Relation index, int dimensions);
 extern void DiskannValidateStorage(const char *value);
 extern void DiskannCheckStorageOptions(DiskannOptions *opts);
 extern int	DiskannGetSearchListSize(Relation index);

@@ -956,7 +956,7 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 	bs->vcol = DiskannVectorColumn(index);
 	DiskannInitLayout(&bs->layout, GetIndexDimensions(index), DiskannGetMetric(index), R,
 					  nfilters, kinds, DiskannGetStorage(index, DiskannGetMetric(index)),
-					  DiskannGetBits(index));
+					  DiskannGetBits(index, GetIndexDimensions(index)));
 
 	/*
 	 * vector and its SQ8 copy, edges, degree, TID and visited mark (a half

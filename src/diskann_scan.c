@@ -122,7 +122,9 @@ typedef struct ExactRow
 /* A candidate of the re-ranking queue, by exact distance */
 typedef struct RerankRow
 {
-	float		distance;
+	float		lo;				/* the distance is in [lo, hi] */
+	float		hi;
+	bool		exact;			/* read from the table: lo = hi = distance */
 	DiskannNode node;
 	ItemPointerData heaptid;
 } RerankRow;
@@ -1180,12 +1182,13 @@ diskannrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
  * ScanNext
  *		The next row of the search, by distance as the index knows it
  *		(estimated under compressed storage): the walk's rows, then the
- *		exact pass's; *distance gets that distance.
+ *		exact pass's; *distance gets that distance, *bound its error
+ *		bound (0 if it is exact).
  *		Marks it returned.  False when there are no more.
  */
 static bool
 ScanNext(Relation index, DiskannScanOpaque so, DiskannNode *node, ItemPointer tid,
-		 float *distance)
+		 float *distance, float *bound)
 {
 	if (!so->exact)
 	{
@@ -1196,6 +1199,7 @@ ScanNext(Relation index, DiskannScanOpaque so, DiskannNode *node, ItemPointer ti
 			*node = c.node;
 			*tid = c.heaptid;
 			*distance = c.distance;
+			*bound = c.bound;
 			goto found;
 		}
 		if (diskann_iterative_scan == DISKANN_ITERATIVE_OFF)
@@ -1212,6 +1216,7 @@ ScanNext(Relation index, DiskannScanOpaque so, DiskannNode *node, ItemPointer ti
 		*node = row.node;
 		*tid = row.heaptid;
 		*distance = row.distance;
+		*bound = row.bound;
 	}
 found:
 	MapTestAndSet(so, &so->returned, *node);
@@ -1317,95 +1322,115 @@ HeapDistance(IndexScanDesc scan, DiskannScanOpaque so, ItemPointer tid, float *d
 }
 
 /*
- * RerankPush, RerankPop
- *		The re-ranking queue: a binary min-heap by exact distance (ties by
- *		node number).
+ * RerankPull
+ *		Take the next candidate into the re-ranking set, its distance known
+ *		to lie within its estimate's error bound.  False if there is none.
  */
-static inline bool
-RerankBefore(const RerankRow *a, const RerankRow *b)
+static bool
+RerankPull(Relation index, DiskannScanOpaque so)
 {
-	return a->distance < b->distance ||
-		(a->distance == b->distance && a->node < b->node);
+	RerankRow  *row = &so->rr[so->rr_len];
+	float		estimate;
+	float		bound;
+
+	if (!ScanNext(index, so, &row->node, &row->heaptid, &estimate, &bound))
+	{
+		so->source_done = true;
+		return false;
+	}
+	row->lo = estimate - bound;
+	row->hi = estimate + bound;
+	row->exact = false;
+	so->rr_len++;
+	so->source_lower = estimate - so->max_bound;
+	return true;
 }
 
+/*
+ * RerankRead
+ *		Read candidate i's row from the table and pin its distance down to
+ *		the exact one; a candidate whose row the snapshot does not see
+ *		leaves the set.
+ */
 static void
-RerankPush(DiskannScanOpaque so, const RerankRow *row)
+RerankRead(IndexScanDesc scan, DiskannScanOpaque so, int i)
 {
-	int			i = so->rr_len++;
+	RerankRow  *row = &so->rr[i];
+	float		distance;
 
-	while (i > 0)
+	if (HeapDistance(scan, so, &row->heaptid, &distance))
 	{
-		int			parent = (i - 1) / 2;
-
-		if (!RerankBefore(row, &so->rr[parent]))
-			break;
-		so->rr[i] = so->rr[parent];
-		i = parent;
+		row->lo = row->hi = distance;
+		row->exact = true;
 	}
-	so->rr[i] = *row;
-}
-
-static void
-RerankPop(DiskannScanOpaque so, RerankRow *out)
-{
-	RerankRow	last = so->rr[--so->rr_len];
-	int			i = 0;
-
-	*out = so->rr[0];
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= so->rr_len)
-			break;
-		if (child + 1 < so->rr_len && RerankBefore(&so->rr[child + 1], &so->rr[child]))
-			child++;
-		if (!RerankBefore(&so->rr[child], &last))
-			break;
-		so->rr[i] = so->rr[child];
-		i = child;
-	}
-	if (so->rr_len > 0)
-		so->rr[i] = last;
+	else
+		so->rr[i] = so->rr[--so->rr_len];
 }
 
 /*
  * RerankNext
- *		The next row in exact distance order.  Candidates come in the
- *		index's (estimated) order; each is read from the table and queued
- *		by its exact distance.  The queue's closest row is returned once no
- *		candidate still to come can be closer: its exact distance is at
- *		most the last candidate's estimate less the largest error bound of
- *		the scan's estimates (the candidates after it are estimated
- *		farther); or once diskann.query_rescore candidates wait, or when
- *		there are no more.  False when all are returned.
+ *		The next row in exact distance order, reading as few rows from the
+ *		table as the estimates' error bounds allow.  Each candidate taken in
+ *		(in the index's estimated order) has an interval that holds its
+ *		distance: its estimate plus or minus its error bound, or its exact
+ *		distance once read.  The candidate whose interval starts lowest is
+ *		returned as soon as its interval ends at or below where every other
+ *		candidate's starts, those still to come included (estimated no
+ *		closer than the last one taken, less the largest error bound of the
+ *		scan's window): then no row can be closer, whether or not anything
+ *		was read.  Until then: take in the next candidate while one to come
+ *		could be closer, else read the lowest candidate exactly, else the
+ *		overlapping candidate that starts lowest.  At most
+ *		diskann.query_rescore candidates wait; a full set whose overlapping
+ *		candidates are all read returns its closest.  False when there are
+ *		no more rows.
  */
 static bool
 RerankNext(IndexScanDesc scan, DiskannScanOpaque so, RerankRow *out)
 {
 	Relation	index = scan->indexRelation;
+	int			best;
 
 	for (;;)
 	{
-		RerankRow	row;
-		float		estimate;
+		int			overlap = -1;
+		float		floor = so->source_done ? get_float4_infinity() : so->source_lower;
+		float		others = floor;
 
-		if (so->rr_len > 0 &&
-			(so->source_done || so->rr_len >= so->rr_cap ||
-			 so->rr[0].distance <= so->source_lower))
-			break;
-		if (so->source_done)
-			return false;
-		if (!ScanNext(index, so, &row.node, &row.heaptid, &estimate))
+		CHECK_FOR_INTERRUPTS();
+		best = -1;
+		for (int i = 0; i < so->rr_len; i++)
+			if (best < 0 || so->rr[i].lo < so->rr[best].lo ||
+				(so->rr[i].lo == so->rr[best].lo && so->rr[i].node < so->rr[best].node))
+				best = i;
+		if (best < 0)
 		{
-			so->source_done = true;
-			continue;
+			if (!so->source_done && RerankPull(index, so))
+				continue;
+			return false;
 		}
-		so->source_lower = estimate - so->max_bound;
-		if (HeapDistance(scan, so, &row.heaptid, &row.distance))
-			RerankPush(so, &row);
+		for (int i = 0; i < so->rr_len; i++)
+		{
+			if (i == best)
+				continue;
+			others = Min(others, so->rr[i].lo);
+			if (!so->rr[i].exact && so->rr[i].lo < so->rr[best].hi &&
+				(overlap < 0 || so->rr[i].lo < so->rr[overlap].lo))
+				overlap = i;
+		}
+		if (so->rr[best].hi <= others)
+			break;
+		if (floor < so->rr[best].hi && so->rr_len < so->rr_cap && RerankPull(index, so))
+			continue;
+		if (!so->rr[best].exact)
+			RerankRead(scan, so, best);
+		else if (overlap >= 0)
+			RerankRead(scan, so, overlap);
+		else
+			break;				/* the set is full or the candidates are done */
 	}
-	RerankPop(so, out);
+	*out = so->rr[best];
+	so->rr[best] = so->rr[--so->rr_len];
 	return true;
 }
 
@@ -1445,9 +1470,10 @@ diskanngettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	else
 	{
-		float		estimate;
+		float		distance;
+		float		bound;
 
-		found = ScanNext(index, so, &node, &tid, &estimate);
+		found = ScanNext(index, so, &node, &tid, &distance, &bound);
 	}
 	if (!found)
 		so->empty = true;

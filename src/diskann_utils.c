@@ -157,14 +157,19 @@ DiskannGetStorage(Relation index, DiskannMetric metric)
 
 /*
  * DiskannGetBits
- *		Bits per dimension of a compressed index's codes.
+ *		Bits per dimension of a compressed index's codes: the bits option,
+ *		by default 8 for vectors of DISKANN_WIDE_DIMENSIONS or more (stored
+ *		out of line, so that each re-ranking read is a TOAST fetch, which
+ *		tighter estimates need fewer of) and 4 below.
  */
 int
-DiskannGetBits(Relation index)
+DiskannGetBits(Relation index, int dimensions)
 {
 	DiskannOptions *opts = (DiskannOptions *) index->rd_options;
 
-	return (opts && opts->bits != 0) ? opts->bits : DISKANN_DEFAULT_BITS;
+	if (opts && opts->bits != 0)
+		return opts->bits;
+	return dimensions >= DISKANN_WIDE_DIMENSIONS ? 8 : DISKANN_DEFAULT_BITS;
 }
 
 /* distance between normalised vectors under cosine: 1 - dot */
