@@ -1,10 +1,14 @@
-# Crashes in the middle of concurrent inserts, deletes and VACUUM.
+# Crashes in the middle of concurrent inserts, deletes and VACUUM, in both
+# storages at once.
 #
-# The load of 020_diskann_concurrency (4 writers, 2 readers, VACUUM in a
-# loop) runs for OMENDB_STRESS_SECONDS (default 10) seconds, then the server
-# crashes: first one writing backend is killed with SIGKILL (the postmaster
-# restarts everything through crash recovery), then, under the same load
-# again, the server is stopped in immediate mode.  After each recovery:
+# Two tables of the same shape, items_compressed and items_plain, each with
+# a diskann index of that storage.  The load of 020_diskann_concurrency (4
+# writers, 2 readers, VACUUM in a loop; each client picks one of the tables
+# at random for each transaction) runs for OMENDB_STRESS_SECONDS (default
+# 10) seconds, then the server crashes: first one writing backend is killed
+# with SIGKILL (the postmaster restarts everything through crash recovery),
+# then, under the same load again, the server is stopped in immediate mode.
+# After each recovery, for each index:
 #   - diskann_verify finds no problem, before any VACUUM too: every step of
 #     an insert, a repair or a slot's release is WAL-logged and leaves a
 #     valid graph, so replay leaves one as well.  Inserts cut off by the
@@ -51,45 +55,60 @@ sub random_vector
 my $vec = random_vector();
 my $vec_g = random_vector('g');
 
-$node->safe_psql('postgres', qq{
-	CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector($DIM));
-	CREATE INDEX items_embedding ON items USING diskann (embedding vector_l2_ops)
-	  WITH (num_neighbors = 32, search_list_size = 64);
-	INSERT INTO items (embedding) SELECT $vec_g FROM generate_series(1, $INITIAL_ROWS) g;
-	ANALYZE items;
-});
+my @storages = ('compressed', 'plain');
+foreach my $storage (@storages)
+{
+	$node->safe_psql('postgres', qq{
+		CREATE TABLE items_$storage (id bigserial PRIMARY KEY, embedding vector($DIM));
+		CREATE INDEX items_${storage}_embedding ON items_$storage USING diskann (embedding vector_l2_ops)
+		  WITH (num_neighbors = 32, search_list_size = 64, storage = '$storage');
+		INSERT INTO items_$storage (embedding) SELECT $vec_g FROM generate_series(1, $INITIAL_ROWS) g;
+		ANALYZE items_$storage;
+	});
+	is($node->safe_psql('postgres', "SELECT storage FROM diskann_stats('items_${storage}_embedding')"),
+		$storage, "items_${storage}_embedding has storage $storage");
+}
 
-# --- pgbench scripts, as in 020_diskann_concurrency
+# --- pgbench scripts, as in 020_diskann_concurrency: one of each kind per
+# table
 my $dir = PostgreSQL::Test::Utils::tempdir;
-my %scripts = (
-	writer => qq{\\set r random(1, 1000)
+my %scripts;
+foreach my $storage (@storages)
+{
+	my $items = "items_$storage";
+	my %text = (
+		writer => qq{\\set r random(1, 1000)
 \\if :r <= 10
-WITH lo AS (SELECT (random() * max(id))::bigint AS lo FROM items)
-DELETE FROM items USING lo WHERE id BETWEEN lo.lo AND lo.lo + 30;
+WITH lo AS (SELECT (random() * max(id))::bigint AS lo FROM $items)
+DELETE FROM $items USING lo WHERE id BETWEEN lo.lo AND lo.lo + 30;
 \\elif :r <= 40
-UPDATE items SET embedding = $vec
-WHERE id = (SELECT (random() * max(id))::bigint FROM items);
+UPDATE $items SET embedding = $vec
+WHERE id = (SELECT (random() * max(id))::bigint FROM $items);
 \\elif :r <= 90
 BEGIN;
-INSERT INTO items (embedding) SELECT $vec_g FROM generate_series(1, 5) g;
+INSERT INTO $items (embedding) SELECT $vec_g FROM generate_series(1, 5) g;
 ROLLBACK;
 \\elif :r <= 140
-INSERT INTO items (embedding) SELECT $vec_g FROM generate_series(1, 10) g;
+INSERT INTO $items (embedding) SELECT $vec_g FROM generate_series(1, 10) g;
 \\else
-INSERT INTO items (embedding) VALUES ($vec);
+INSERT INTO $items (embedding) VALUES ($vec);
 \\endif
 },
-	reader => "SELECT id FROM items ORDER BY embedding <-> $vec LIMIT 10;\n",
-	vacuum => "VACUUM (INDEX_CLEANUP on) items;\n\\sleep 100 ms\n");
-foreach my $name (keys %scripts)
-{
-	open(my $fh, '>', "$dir/$name.sql") or die "could not write $dir/$name.sql: $!";
-	print $fh $scripts{$name};
-	close($fh);
+		reader => "SELECT id FROM $items ORDER BY embedding <-> $vec LIMIT 10;\n",
+		vacuum => "VACUUM (INDEX_CLEANUP on) $items;\n\\sleep 100 ms\n");
+	foreach my $name (keys %text)
+	{
+		my $file = "$dir/${name}_$storage.sql";
+		open(my $fh, '>', $file) or die "could not write $file: $!";
+		print $fh $text{$name};
+		close($fh);
+		push @{ $scripts{$name} }, $file;
+	}
 }
 
 # start_load: the three pgbench runs, in the background, for far longer
-# than the crash will let them
+# than the crash will let them (a client picks one of a run's scripts, one
+# per table, at random for each transaction)
 sub start_load
 {
 	my @runs;
@@ -100,7 +119,7 @@ sub start_load
 		my @cmd = (
 			'pgbench', '-n', '-h', $node->host, '-p', $node->port,
 			'-c', $clients, '-j', $clients, '-T', 10 * $LOAD_SECONDS + 60,
-			'-f', "$dir/$name.sql", 'postgres');
+			(map { ('-f', $_) } @{ $scripts{$name} }), 'postgres');
 		$run{harness} = IPC::Run::start(\@cmd, '<', \undef, '>', \$run{out}, '2>', \$run{err});
 		push @runs, \%run;
 	}
@@ -118,56 +137,74 @@ sub finish_load
 	}
 }
 
-# check_index LABEL: the checks after a recovery (see the top of the file)
+# check_index LABEL: the checks after a recovery (see the top of the file),
+# on each table and its index
 sub check_index
 {
 	my ($label) = @_;
+	foreach my $storage (@storages)
+	{
+		check_storage("$label, $storage", "items_$storage", "items_${storage}_embedding");
+	}
+}
+
+# check_storage LABEL TABLE INDEX: the checks on one table and its index
+sub check_storage
+{
+	my ($label, $items, $index) = @_;
 
 	note("$label, before VACUUM: stats "
-		  . $node->safe_psql('postgres', "SELECT * FROM diskann_stats('items_embedding')"));
-	verify_ok($node, 'items_embedding', "$label: diskann_verify finds no problem before VACUUM",
+		  . $node->safe_psql('postgres', "SELECT * FROM diskann_stats('$index')"));
+	verify_ok($node, $index, "$label: diskann_verify finds no problem before VACUUM",
 		allow_unreachable => 0.01);
 	is($node->safe_psql('postgres', qq{
-		SELECT count(*) FROM (SELECT ctid FROM items EXCEPT SELECT * FROM diskann_tids('items_embedding')) s
+		SELECT count(*) FROM (SELECT ctid FROM $items EXCEPT SELECT * FROM diskann_tids('$index')) s
 	}), '0', "$label: every committed row is a live node of the index");
-	found_by_own_vector("$label, before VACUUM");
+	found_by_own_vector("$label, before VACUUM", $items);
 
 	# INDEX_CLEANUP on: the few rows of the inserts the crash cut off may be
 	# too few for a plain VACUUM to visit the indexes at all
-	$node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP on) items');
+	$node->safe_psql('postgres', "VACUUM (INDEX_CLEANUP on) $items");
 	note("$label, after VACUUM: stats "
-		  . $node->safe_psql('postgres', "SELECT * FROM diskann_stats('items_embedding')"));
-	verify_ok($node, 'items_embedding', "$label: diskann_verify finds no problem after VACUUM");
+		  . $node->safe_psql('postgres', "SELECT * FROM diskann_stats('$index')"));
+	verify_ok($node, $index, "$label: diskann_verify finds no problem after VACUUM");
 	is($node->safe_psql('postgres', qq{
-		SELECT (SELECT count(*) FROM items) = live_nodes, deleted_nodes
-		FROM diskann_stats('items_embedding')
+		SELECT (SELECT count(*) FROM $items) = live_nodes, deleted_nodes
+		FROM diskann_stats('$index')
 	}), 't|0', "$label: after VACUUM live_nodes equals count(*), none deleted");
 	is($node->safe_psql('postgres', qq{
-		SELECT count(*) FROM ((SELECT ctid FROM items EXCEPT ALL SELECT * FROM diskann_tids('items_embedding'))
-		  UNION ALL (SELECT * FROM diskann_tids('items_embedding') EXCEPT ALL SELECT ctid FROM items)) s
+		SELECT count(*) FROM ((SELECT ctid FROM $items EXCEPT ALL SELECT * FROM diskann_tids('$index'))
+		  UNION ALL (SELECT * FROM diskann_tids('$index') EXCEPT ALL SELECT ctid FROM $items)) s
 	}), '0', "$label: after VACUUM the index holds exactly the table's rows");
-	found_by_own_vector("$label, after VACUUM");
+	found_by_own_vector("$label, after VACUUM", $items);
 }
 
-# found_by_own_vector LABEL: at least 99.5% of the rows are among the 10
-# closest to their own vector (or share it with 10 rows: a tie)
+# found_by_own_vector LABEL TABLE: at least 99.5% of the rows are among the
+# 10 closest to their own vector (or share it with 10 rows: a tie)
 sub found_by_own_vector
 {
-	my ($label) = @_;
+	my ($label, $items) = @_;
 	my ($rows, $missing) = split /\|/, $node->safe_psql('postgres', qq{
 		SET enable_seqscan = off;
 		SET enable_bitmapscan = off;
 		SET diskann.query_search_list_size = 200;
 		SELECT count(*),
 		       count(*) FILTER (
-		         WHERE i.id NOT IN (SELECT j.id FROM items j ORDER BY j.embedding <-> i.embedding LIMIT 10)
-		           AND (SELECT count(*) FROM (SELECT j.embedding <-> i.embedding AS d FROM items j
+		         WHERE i.id NOT IN (SELECT j.id FROM $items j ORDER BY j.embedding <-> i.embedding LIMIT 10)
+		           AND (SELECT count(*) FROM (SELECT j.embedding <-> i.embedding AS d FROM $items j
 		                                      ORDER BY j.embedding <-> i.embedding LIMIT 10) s
 		                WHERE d = 0) < 10)
-		FROM items i;
+		FROM $items i;
 	});
 	note("$label: $missing of $rows rows not found by their own vector");
 	cmp_ok($missing, '<=', 0.005 * $rows, "$label: at least 99.5% of the rows found by their own vector");
+}
+
+# total_rows: the rows of both tables
+sub total_rows
+{
+	return $node->safe_psql('postgres',
+		'SELECT ' . join(' + ', map { "(SELECT count(*) FROM items_$_)" } @storages));
 }
 
 # --- crash 1: SIGKILL of a writing backend
@@ -179,22 +216,24 @@ my $victim = $node->safe_psql('postgres', qq{
 	ORDER BY state = 'active' DESC LIMIT 1
 });
 like($victim, qr/^\d+$/, 'found a writing backend to kill') or BAIL_OUT('no backend to kill');
-my $rows_before = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
+my $rows_before = total_rows();
 note("killing backend $victim with SIGKILL ($rows_before rows)");
 kill('KILL', $victim);
 finish_load(@runs);
 ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'),
 	'server is back after the backend crash');
 like(slurp_file($node->logfile), qr/was terminated by signal 9/, 'the postmaster saw the crash');
-cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM items'), '>', $INITIAL_ROWS,
-	'rows were added before the crash');
+foreach my $storage (@storages)
+{
+	cmp_ok($node->safe_psql('postgres', "SELECT count(*) FROM items_$storage"), '>', $INITIAL_ROWS,
+		"$storage: rows were added before the crash");
+}
 check_index('after SIGKILL of a backend');
 
 # --- crash 2: immediate shutdown under load
 @runs = start_load();
 sleep($LOAD_SECONDS);
-note('immediate stop with '
-	  . $node->safe_psql('postgres', 'SELECT count(*) FROM items') . ' rows');
+note('immediate stop with ' . total_rows() . ' rows');
 $node->stop('immediate');
 finish_load(@runs);
 my $log_offset = -s $node->logfile;
@@ -203,19 +242,21 @@ like(slurp_file($node->logfile, $log_offset), qr/database system was not properl
 	'the restart ran crash recovery');
 check_index('after an immediate stop');
 
-# the index still takes rows and finds them
-$node->safe_psql('postgres', qq{
-	CREATE TABLE probe AS SELECT g AS n, $vec_g AS v FROM generate_series(1, 200) g;
-	INSERT INTO items (embedding) SELECT v FROM probe;
-});
-is($node->safe_psql('postgres', qq{
-	SET enable_seqscan = off;
-	SET diskann.query_search_list_size = 200;
-	SELECT count(*) FROM probe
-	WHERE (SELECT embedding FROM items ORDER BY embedding <-> v LIMIT 1) = v;
-}), '200', 'rows inserted after the recovery are found');
-verify_ok($node, 'items_embedding', 'diskann_verify finds no problem at the end',
-	allow_unreachable => 0.01);
+# each index still takes rows and finds them
+$node->safe_psql('postgres',
+	"CREATE TABLE probe AS SELECT g AS n, $vec_g AS v FROM generate_series(1, 200) g");
+foreach my $storage (@storages)
+{
+	$node->safe_psql('postgres', "INSERT INTO items_$storage (embedding) SELECT v FROM probe");
+	is($node->safe_psql('postgres', qq{
+		SET enable_seqscan = off;
+		SET diskann.query_search_list_size = 200;
+		SELECT count(*) FROM probe
+		WHERE (SELECT embedding FROM items_$storage ORDER BY embedding <-> v LIMIT 1) = v;
+	}), '200', "$storage: rows inserted after the recovery are found");
+	verify_ok($node, "items_${storage}_embedding", "$storage: diskann_verify finds no problem at the end",
+		allow_unreachable => 0.01);
+}
 
 my $log = slurp_file($node->logfile);
 unlike($log, qr/PANIC:|TRAP:|terminated by signal (?!9\b)/, 'no other crash in the server log');

@@ -27,10 +27,16 @@
 # columns (diskann_verify allowing 1% unreachable nodes), and after VACUUM
 # (diskann_verify clean).  On the fresh index also: diskann.max_scan_tuples
 # at 20 and 50 (100 for LIMIT 100), diskann.query_search_list_size at 10
-# and 40, relaxed_order (count only), the DEBUG1 line of a scan.  Then:
-# smallint and int2[] filter columns on a small table, unsupported filter
-# types and a first column that is not a vector (errors), and right answers
-# whatever the planner picks next to btree indexes.  About 30 s.
+# and 40, relaxed_order (count only), the DEBUG1 line of a scan.  Then IN
+# lists as index conditions on an index whose first column is the filter
+# column.  All of that once per storage (compressed, the default, then
+# plain), the second time on the table restored to its first state, so
+# both storages see the same rows and the same changes; every description
+# names the storage.  Then: a boolean filter column compared with a
+# parameter (compressed), smallint and int2[] filter columns on a small
+# table (both storages), unsupported filter types and a first column that
+# is not a vector (errors), and right answers whatever the planner picks
+# next to btree indexes (a compressed index).  About 75 s.
 
 use strict;
 use warnings;
@@ -101,16 +107,10 @@ $node->safe_psql('postgres', qq{
 	SELECT g, (g * 7) % $CLUSTERS, near_point((g * 7) % $CLUSTERS, $SIGMA)
 	FROM generate_series(1, $QUERIES) g;
 	CREATE TABLE gone (id int PRIMARY KEY);
+	-- the rows as loaded, to start the second storage from
+	CREATE TABLE items_loaded AS TABLE items;
 });
 note(sprintf('data loaded in %.1f s', time - $t0));
-
-my $t1 = time;
-$node->safe_psql('postgres', qq{
-	CREATE INDEX items_idx ON items USING diskann (embedding vector_l2_ops, category, tags, name, flag, big);
-	ANALYZE;
-});
-note(sprintf('CREATE INDEX in %.1f s', time - $t1));
-verify_ok($node, 'items_idx', 'fresh index: diskann_verify finds no problem');
 is($node->safe_psql('postgres', "SELECT count(*) FROM items WHERE name = 'omega'"),
 	'3', "3 rows have name 'omega'");
 is($node->safe_psql('postgres', "SELECT count(*) FROM items WHERE big <= 200 * $BIG"),
@@ -118,6 +118,8 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM items WHERE big <= 200 * $
 
 # ids in gone (deleted rows): none may come back
 my %gone;
+# the storage of the diskann index under test: every description names it
+my $STORAGE = 'compressed';
 
 # check_filter LABEL, WHERE, LIMIT, OPTIONS: run WHERE ... ORDER BY distance
 # LIMIT for all queries through the index and exactly, and check.  WHERE may
@@ -128,6 +130,7 @@ my %gone;
 sub check_filter
 {
 	my ($label, $where, $limit, %o) = @_;
+	$label = "$STORAGE: $label";
 	my $table = $o{table} // 'items';
 	my $queries = $o{queries} // 'queries';
 	my $settings = $o{settings} // '';
@@ -309,88 +312,8 @@ sub run_battery
 		my ($label, $where, $limit, $plan, %o) = @$f;
 		check_filter("$phase: $label", $where, $limit, %o, ($phase eq 'fresh' ? (plan => $plan) : ()));
 	}
-	note(sprintf('%s: battery in %.1f s', $phase, time - $t));
+	note(sprintf('%s, %s: battery in %.1f s', $STORAGE, $phase, time - $t));
 }
-
-run_battery('fresh');
-
-# diskann.max_scan_tuples low: the walk stops early, the rows must still all
-# come (exact pass over the matching nodes), in order, also for a LIMIT
-# above max_scan_tuples.
-my $any_idx = qr/Index Scan using items_idx on items/;
-foreach my $f (
-	[ 'near category', 'category = qc', 10, cond(qr/category = /) ],
-	[ 'far category', "category = $FAR", 10, cond(qr/category = /) ],
-	[ 'far category LIMIT 100', "category = $FAR", 100, cond(qr/category = /) ],
-	[ 'category range LIMIT 100', 'category >= 20 AND category < 30', 100, cond(qr/category >= /) ],
-	[ 'IN list of far categories', 'category IN ((qc + 10) % 50, (qc + 20) % 50)', 10, $any_idx ],
-	[ '1% big', 'big <= ' . 200 * $BIG, 10, cond(qr/big <= /) ],
-	[ 'tags && one label', "tags && '{7}'", 10, cond(qr/tags && /) ],
-	[ 'tags @> two labels', "tags @> '{1,2}'", 10, cond(qr/tags @> /) ],
-	[ 'name =', "name = 'beta'", 10, cond(qr/name = /) ],
-	[ 'name AND big range', "name = 'gamma' AND big <= " . 400 * $BIG, 10, cond(qr/name = /) ],
-	[ 'far category AND tags @>', "category = $FAR AND tags @> '{2}'", 10, cond(qr/tags @> /) ],
-	[ '3 matching rows', "name = 'omega'", 10, cond(qr/name = /) ],
-	[ '0 matching rows', 'category = 99', 10, cond(qr/category = 99/) ])
-{
-	my ($label, $where, $limit, $plan) = @$f;
-	foreach my $max (20, 50)
-	{
-		check_filter("max_scan_tuples = $max: $label", $where, $limit,
-			settings => "SET diskann.max_scan_tuples = $max", floor => 0, plan => $plan);
-	}
-}
-
-# a small search list: the walk finds fewer of the true rows and hands over
-# to the exact pass more often; rows must still be complete and in order
-foreach my $f (
-	[ 'near category', 'category = qc', 10 ],
-	[ 'far category LIMIT 100', "category = $FAR", 100 ],
-	[ 'category range LIMIT 100', 'category >= 20 AND category < 30', 100 ],
-	[ 'tags && one label LIMIT 100', "tags && '{7}'", 100 ],
-	[ '1% big LIMIT 100', 'big <= ' . 200 * $BIG, 100 ],
-	[ 'name = LIMIT 100', "name = 'beta'", 100 ])
-{
-	my ($label, $where, $limit) = @$f;
-	foreach my $L (10, 40)
-	{
-		check_filter("query_search_list_size = $L: $label", $where, $limit,
-			settings => "SET diskann.query_search_list_size = $L", floor => 0, plan => $idx);
-	}
-}
-
-# relaxed_order: complete too (order not checked: relaxed)
-foreach my $f (
-	[ 'far category', "category = $FAR", 10 ],
-	[ 'far category LIMIT 100', "category = $FAR", 100 ],
-	[ '1% big', 'big <= ' . 200 * $BIG, 10 ])
-{
-	my ($label, $where, $limit) = @$f;
-	my $max = 50;
-	check_filter("relaxed_order, max_scan_tuples = $max: $label", $where, $limit,
-		settings => "SET diskann.iterative_scan = relaxed_order; SET diskann.max_scan_tuples = $max",
-		floor => 0, ordered => 0, plan => $idx);
-}
-
-# the DEBUG1 line of a scan: nodes expanded, matched, returned, exact pass
-{
-	my ($ret, $out, $err) = $node->psql('postgres', qq{
-		SET client_min_messages = debug1;
-		SET enable_seqscan = off;
-		SET enable_bitmapscan = off;
-		SET diskann.max_scan_tuples = 50;
-		SELECT count(*) FROM (SELECT id FROM items WHERE category = 30
-		  ORDER BY embedding <-> (SELECT q FROM queries WHERE qid = 1) LIMIT 50) s;
-	});
-	my @lines = grep { /diskann scan:/ } split /\n/, $err;
-	is($out, '50', 'far filter, max_scan_tuples = 50, LIMIT 50: 50 rows');
-	like(join("\n", @lines), qr/diskann scan: .*returned 50 rows.*expanded.*matching.*exact pass/,
-		'the scan logs a DEBUG1 "diskann scan:" line (returned, expanded, matching, exact pass)')
-	  or diag("stderr: $err");
-	note("DEBUG1: $_") foreach @lines;
-}
-
-# ---- changes: inserts (new filter values, NULLs), deletes, UPDATEs ----
 
 # exact_ids QID WHERE LIMIT: the exact nearest ids of a query under a filter
 sub exact_ids
@@ -422,58 +345,12 @@ my $qc = sub { $node->safe_psql('postgres', "SELECT qc FROM queries WHERE qid = 
 my %qc = map { $_ => $qc->($_) } 1 .. 5;
 my $far1 = ($qc{1} + 25) % 50;
 
-# rows to change, chosen before the changes
-my @moved = exact_ids(1, "category = $qc{1}", 5);       # category -> query 1's far one
-my @renamed = exact_ids(2, "category = $qc{2}", 3);     # name -> 'epsilon' (new)
-my @deleted_near = exact_ids(3, "category = $qc{3}", 5);# deleted
-my @tagged = exact_ids(4, "category = $qc{4}", 3);      # tags get label 77 (new)
-my @negative = exact_ids(5, "category = $qc{5}", 3);    # big < 0 (new)
+# rows to change (chosen before the changes by each storage's run, the same
+# rows each time)
+my (@moved, @renamed, @deleted_near, @tagged, @negative);
 
-$node->safe_psql('postgres', qq{
-	SELECT setseed(0.62);
-	-- 1,000 new rows of the mixture with new filter values: category 50,
-	-- name 'epsilon', label 21, big beyond the old range
-	INSERT INTO items
-	SELECT $ROWS + i, c,
-	       CASE WHEN i % 20 = 0 THEN 50 ELSE c END,
-	       CASE WHEN i % 100 = 37 THEN 1 ELSE 0 END,
-	       CASE WHEN i % 25 = 0 THEN ARRAY[21, 1 + i % 20] ELSE ARRAY[1 + i % 20] END,
-	       CASE WHEN i % 10 = 3 THEN 'epsilon' ELSE 'alpha' END,
-	       i % 2 = 0,
-	       ($ROWS + i)::bigint * $BIG,
-	       near_point(c, $SIGMA)
-	FROM (SELECT i, floor(random() * $CLUSTERS)::int AS c FROM generate_series(1, 1000) i) s;
-	-- next to every query: a row with NULL in all filter columns, one with a
-	-- NULL category and common values elsewhere, one with an empty tags array
-	INSERT INTO items
-	SELECT 30000 + qid, qc, NULL, 0, NULL, NULL, NULL, NULL, jitter(q, 0.01) FROM queries;
-	INSERT INTO items
-	SELECT 30100 + qid, qc, NULL, 0, '{7}', 'beta', true, 3 * $BIG, jitter(q, 0.01) FROM queries;
-	INSERT INTO items
-	SELECT 30200 + qid, qc, qc, 0, '{}', 'beta', false, 4 * $BIG, jitter(q, 0.01) FROM queries;
-	-- deletes: 10% at random, the 5 nearest own-category rows of query 3,
-	-- one of the 'omega' rows
-	INSERT INTO gone SELECT id FROM items WHERE id <= $ROWS ORDER BY random() LIMIT 2000;
-	INSERT INTO gone SELECT unnest('{@{[ join(',', @deleted_near, 5002) ]}}'::int[]) ON CONFLICT DO NOTHING;
-	DELETE FROM items USING gone WHERE items.id = gone.id;
-});
-%gone = map { $_ => 1 } split /\n/, $node->safe_psql('postgres', 'SELECT id FROM gone');
 # UPDATEs of filter columns, only of rows that were not deleted
 sub live { my %g = %gone; return grep { !$g{$_} } @_ }
-@moved = live(@moved);
-@renamed = live(@renamed);
-@tagged = live(@tagged);
-@negative = live(@negative);
-$node->safe_psql('postgres', qq{
-	UPDATE items SET category = $far1 WHERE id IN (@{[ join(',', @moved) ]});
-	UPDATE items SET name = 'epsilon' WHERE id IN (@{[ join(',', @renamed) ]});
-	UPDATE items SET tags = tags || 77 WHERE id IN (@{[ join(',', @tagged) ]});
-	UPDATE items SET big = -id WHERE id IN (@{[ join(',', @negative) ]});
-	UPDATE items SET flag = NOT flag WHERE id <= $ROWS AND id % 50 = 1;
-	ANALYZE items;
-});
-note('moved ' . scalar(@moved) . ', renamed ' . scalar(@renamed) . ', tagged ' . scalar(@tagged)
-	  . ', negative ' . scalar(@negative) . ', deleted ' . scalar(keys %gone));
 
 my @after = (
 	[ 'new category 50', 'category = 50', 10 ],
@@ -489,7 +366,7 @@ my @after = (
 # check_changes PHASE: the changed rows are found under their new values
 sub check_changes
 {
-	my ($phase) = @_;
+	my $phase = "$STORAGE, $_[0]";
 	my %near1 = map { $_ => 1 } index_ids(1, "category = $qc{1}", 10);
 	is(scalar(grep { $near1{$_} } @moved), 0,
 		"$phase: rows moved out of query 1's category are not found under the old value");
@@ -537,65 +414,238 @@ sub check_changes
 	is($beta, $QUERIES, "$phase: a row with a NULL category is found by its other filter columns");
 }
 
-check_changes('after changes');
-run_battery('after changes', @after);
-verify_ok($node, 'items_idx', 'after changes: diskann_verify', allow_unreachable => 0.01);
 
-$t1 = time;
-$node->safe_psql('postgres', 'VACUUM items');
-note(sprintf('VACUUM in %.1f s', time - $t1));
-verify_ok($node, 'items_idx', 'after VACUUM: diskann_verify finds no problem');
-is($node->safe_psql('postgres', "SELECT live_nodes || '|' || deleted_nodes FROM diskann_stats('items_idx')"),
-	$node->safe_psql('postgres', 'SELECT count(*) FROM items') . '|0',
-	'after VACUUM: live nodes = rows, no deleted node');
-check_changes('after VACUUM');
-run_battery('after VACUUM', @after);
+# ---- per storage: the battery on a fresh index, after changes and after
+# VACUUM; IN lists on an index whose first column is the filter column ----
 
-# ---- IN lists as index conditions: on the index's first column ----
+my $any_idx = qr/Index Scan using items_idx on items/;
 
-$t1 = time;
-$node->safe_psql('postgres', qq{
-	DROP INDEX items_idx;
-	CREATE INDEX items_first ON items USING diskann (category, embedding vector_l2_ops, big, name);
-	ANALYZE items;
-});
-note(sprintf('CREATE INDEX (category first) in %.1f s', time - $t1));
-verify_ok($node, 'items_first', 'index with the vector column second: diskann_verify');
-foreach my $f (
-	[ 'near category', 'category = qc', 10, qr/category = / ],
-	[ 'far category', "category = $FAR", 10, qr/category = / ],
-	[ 'IN list of 3 far categories', 'category IN ((qc + 10) % 50, (qc + 20) % 50, (qc + 30) % 50)', 10,
-		qr/category = ANY/ ],
-	[ 'IN list of 3 far categories LIMIT 100', 'category IN ((qc + 10) % 50, (qc + 20) % 50, (qc + 30) % 50)',
-		100, qr/category = ANY/ ],
-	[ '= ANY of 2 far categories', 'category = ANY (ARRAY[(qc + 17) % 50, (qc + 33) % 50])', 10,
-		qr/category = ANY/ ],
-	[ '= ANY of an array with a NULL element', 'category = ANY (ARRAY[qc, NULL])', 10, qr/category = ANY/ ],
-	[ 'IN list of constants', 'category IN (3, 14, 25, 36, 47)', 10, qr/category = ANY/ ],
-	[ 'IN list AND big range', 'category IN ((qc + 10) % 50, (qc + 20) % 50) AND big <= ' . 5000 * $BIG,
-		10, qr/category = ANY.*big <= / ],
-	[ 'IN list AND name', "category IN ((qc + 10) % 50, qc) AND name = 'delta'", 10,
-		qr/category = ANY.*name = / ],
-	[ 'new category 50 IN list', 'category IN (50, 99)', 10, qr/category = ANY/ ],
-	[ '0 matching rows: = ANY of an empty array', "category = ANY ('{}'::int[])", 10, qr/category = ANY/ ])
+foreach my $storage ('compressed', 'plain')
 {
-	my ($label, $where, $limit, $re) = @$f;
-	check_filter("category first: $label", $where, $limit, plan => cond($re, 'items_first'));
+	$STORAGE = $storage;
+	storage_tests();
 }
-foreach my $max (20, 50)
+
+# storage_tests: everything that runs once per storage, on $STORAGE
+sub storage_tests
 {
-	check_filter("category first, max_scan_tuples = $max: IN list of 2 far categories",
-		'category IN ((qc + 10) % 50, (qc + 20) % 50)', 10,
-		settings => "SET diskann.max_scan_tuples = $max", floor => 0,
+	# start from the rows as loaded (the first storage's changes undone)
+	if ($STORAGE ne 'compressed')
+	{
+		$node->safe_psql('postgres', qq{
+			DROP INDEX IF EXISTS items_idx, items_first;
+			TRUNCATE items, gone;
+			INSERT INTO items SELECT * FROM items_loaded;
+		});
+		%gone = ();
+	}
+	my $t1 = time;
+	$node->safe_psql('postgres', qq{
+		CREATE INDEX items_idx ON items USING diskann (embedding vector_l2_ops, category, tags, name, flag, big)
+		  WITH (storage = '$STORAGE');
+		ANALYZE;
+	});
+	note(sprintf('%s: CREATE INDEX in %.1f s', $STORAGE, time - $t1));
+	is($node->safe_psql('postgres', "SELECT storage FROM diskann_stats('items_idx')"), $STORAGE,
+		"$STORAGE: the index has storage $STORAGE");
+	verify_ok($node, 'items_idx', "$STORAGE, fresh index: diskann_verify finds no problem");
+
+	run_battery('fresh');
+
+	# diskann.max_scan_tuples low: the walk stops early, the rows must still all
+	# come (exact pass over the matching nodes), in order, also for a LIMIT
+	# above max_scan_tuples.
+	foreach my $f (
+		[ 'near category', 'category = qc', 10, cond(qr/category = /) ],
+		[ 'far category', "category = $FAR", 10, cond(qr/category = /) ],
+		[ 'far category LIMIT 100', "category = $FAR", 100, cond(qr/category = /) ],
+		[ 'category range LIMIT 100', 'category >= 20 AND category < 30', 100, cond(qr/category >= /) ],
+		[ 'IN list of far categories', 'category IN ((qc + 10) % 50, (qc + 20) % 50)', 10, $any_idx ],
+		[ '1% big', 'big <= ' . 200 * $BIG, 10, cond(qr/big <= /) ],
+		[ 'tags && one label', "tags && '{7}'", 10, cond(qr/tags && /) ],
+		[ 'tags @> two labels', "tags @> '{1,2}'", 10, cond(qr/tags @> /) ],
+		[ 'name =', "name = 'beta'", 10, cond(qr/name = /) ],
+		[ 'name AND big range', "name = 'gamma' AND big <= " . 400 * $BIG, 10, cond(qr/name = /) ],
+		[ 'far category AND tags @>', "category = $FAR AND tags @> '{2}'", 10, cond(qr/tags @> /) ],
+		[ '3 matching rows', "name = 'omega'", 10, cond(qr/name = /) ],
+		[ '0 matching rows', 'category = 99', 10, cond(qr/category = 99/) ])
+	{
+		my ($label, $where, $limit, $plan) = @$f;
+		foreach my $max (20, 50)
+		{
+			check_filter("max_scan_tuples = $max: $label", $where, $limit,
+				settings => "SET diskann.max_scan_tuples = $max", floor => 0, plan => $plan);
+		}
+	}
+
+	# a small search list: the walk finds fewer of the true rows and hands over
+	# to the exact pass more often; rows must still be complete and in order
+	foreach my $f (
+		[ 'near category', 'category = qc', 10 ],
+		[ 'far category LIMIT 100', "category = $FAR", 100 ],
+		[ 'category range LIMIT 100', 'category >= 20 AND category < 30', 100 ],
+		[ 'tags && one label LIMIT 100', "tags && '{7}'", 100 ],
+		[ '1% big LIMIT 100', 'big <= ' . 200 * $BIG, 100 ],
+		[ 'name = LIMIT 100', "name = 'beta'", 100 ])
+	{
+		my ($label, $where, $limit) = @$f;
+		foreach my $L (10, 40)
+		{
+			check_filter("query_search_list_size = $L: $label", $where, $limit,
+				settings => "SET diskann.query_search_list_size = $L", floor => 0, plan => $idx);
+		}
+	}
+
+	# relaxed_order: complete too (order not checked: relaxed)
+	foreach my $f (
+		[ 'far category', "category = $FAR", 10 ],
+		[ 'far category LIMIT 100', "category = $FAR", 100 ],
+		[ '1% big', 'big <= ' . 200 * $BIG, 10 ])
+	{
+		my ($label, $where, $limit) = @$f;
+		my $max = 50;
+		check_filter("relaxed_order, max_scan_tuples = $max: $label", $where, $limit,
+			settings => "SET diskann.iterative_scan = relaxed_order; SET diskann.max_scan_tuples = $max",
+			floor => 0, ordered => 0, plan => $idx);
+	}
+
+	# the DEBUG1 line of a scan: nodes expanded, matched, returned, exact pass
+	{
+		my ($ret, $out, $err) = $node->psql('postgres', qq{
+			SET client_min_messages = debug1;
+			SET enable_seqscan = off;
+			SET enable_bitmapscan = off;
+			SET diskann.max_scan_tuples = 50;
+			SELECT count(*) FROM (SELECT id FROM items WHERE category = 30
+			  ORDER BY embedding <-> (SELECT q FROM queries WHERE qid = 1) LIMIT 50) s;
+		});
+		my @lines = grep { /diskann scan:/ } split /\n/, $err;
+		is($out, '50', "$STORAGE: far filter, max_scan_tuples = 50, LIMIT 50: 50 rows");
+		like(join("\n", @lines), qr/diskann scan: .*returned 50 rows.*expanded.*matching.*exact pass/,
+			"$STORAGE: the scan logs a DEBUG1 \"diskann scan:\" line (returned, expanded, matching, exact pass)")
+		  or diag("stderr: $err");
+		note("$STORAGE: DEBUG1: $_") foreach @lines;
+	}
+
+	# ---- changes: inserts (new filter values, NULLs), deletes, UPDATEs ----
+
+	# rows to change, chosen before the changes
+	@moved = exact_ids(1, "category = $qc{1}", 5);       # category -> query 1's far one
+	@renamed = exact_ids(2, "category = $qc{2}", 3);     # name -> 'epsilon' (new)
+	@deleted_near = exact_ids(3, "category = $qc{3}", 5);# deleted
+	@tagged = exact_ids(4, "category = $qc{4}", 3);      # tags get label 77 (new)
+	@negative = exact_ids(5, "category = $qc{5}", 3);    # big < 0 (new)
+
+	$node->safe_psql('postgres', qq{
+		SELECT setseed(0.62);
+		-- 1,000 new rows of the mixture with new filter values: category 50,
+		-- name 'epsilon', label 21, big beyond the old range
+		INSERT INTO items
+		SELECT $ROWS + i, c,
+		       CASE WHEN i % 20 = 0 THEN 50 ELSE c END,
+		       CASE WHEN i % 100 = 37 THEN 1 ELSE 0 END,
+		       CASE WHEN i % 25 = 0 THEN ARRAY[21, 1 + i % 20] ELSE ARRAY[1 + i % 20] END,
+		       CASE WHEN i % 10 = 3 THEN 'epsilon' ELSE 'alpha' END,
+		       i % 2 = 0,
+		       ($ROWS + i)::bigint * $BIG,
+		       near_point(c, $SIGMA)
+		FROM (SELECT i, floor(random() * $CLUSTERS)::int AS c FROM generate_series(1, 1000) i) s;
+		-- next to every query: a row with NULL in all filter columns, one with a
+		-- NULL category and common values elsewhere, one with an empty tags array
+		INSERT INTO items
+		SELECT 30000 + qid, qc, NULL, 0, NULL, NULL, NULL, NULL, jitter(q, 0.01) FROM queries;
+		INSERT INTO items
+		SELECT 30100 + qid, qc, NULL, 0, '{7}', 'beta', true, 3 * $BIG, jitter(q, 0.01) FROM queries;
+		INSERT INTO items
+		SELECT 30200 + qid, qc, qc, 0, '{}', 'beta', false, 4 * $BIG, jitter(q, 0.01) FROM queries;
+		-- deletes: 10% at random, the 5 nearest own-category rows of query 3,
+		-- one of the 'omega' rows
+		INSERT INTO gone SELECT id FROM items WHERE id <= $ROWS ORDER BY random() LIMIT 2000;
+		INSERT INTO gone SELECT unnest('{@{[ join(',', @deleted_near, 5002) ]}}'::int[]) ON CONFLICT DO NOTHING;
+		DELETE FROM items USING gone WHERE items.id = gone.id;
+	});
+	%gone = map { $_ => 1 } split /\n/, $node->safe_psql('postgres', 'SELECT id FROM gone');
+	# UPDATEs of filter columns, only of rows that were not deleted
+	@moved = live(@moved);
+	@renamed = live(@renamed);
+	@tagged = live(@tagged);
+	@negative = live(@negative);
+	$node->safe_psql('postgres', qq{
+		UPDATE items SET category = $far1 WHERE id IN (@{[ join(',', @moved) ]});
+		UPDATE items SET name = 'epsilon' WHERE id IN (@{[ join(',', @renamed) ]});
+		UPDATE items SET tags = tags || 77 WHERE id IN (@{[ join(',', @tagged) ]});
+		UPDATE items SET big = -id WHERE id IN (@{[ join(',', @negative) ]});
+		UPDATE items SET flag = NOT flag WHERE id <= $ROWS AND id % 50 = 1;
+		ANALYZE items;
+	});
+	note("$STORAGE: moved " . scalar(@moved) . ', renamed ' . scalar(@renamed) . ', tagged ' . scalar(@tagged)
+		  . ', negative ' . scalar(@negative) . ', deleted ' . scalar(keys %gone));
+
+	check_changes('after changes');
+	run_battery('after changes', @after);
+	verify_ok($node, 'items_idx', "$STORAGE, after changes: diskann_verify", allow_unreachable => 0.01);
+
+	$t1 = time;
+	$node->safe_psql('postgres', 'VACUUM items');
+	note(sprintf('%s: VACUUM in %.1f s', $STORAGE, time - $t1));
+	verify_ok($node, 'items_idx', "$STORAGE, after VACUUM: diskann_verify finds no problem");
+	is($node->safe_psql('postgres', "SELECT live_nodes || '|' || deleted_nodes FROM diskann_stats('items_idx')"),
+		$node->safe_psql('postgres', 'SELECT count(*) FROM items') . '|0',
+		"$STORAGE, after VACUUM: live nodes = rows, no deleted node");
+	check_changes('after VACUUM');
+	run_battery('after VACUUM', @after);
+
+	# ---- IN lists as index conditions: on the index's first column ----
+
+	$t1 = time;
+	$node->safe_psql('postgres', qq{
+		DROP INDEX items_idx;
+		CREATE INDEX items_first ON items USING diskann (category, embedding vector_l2_ops, big, name)
+		  WITH (storage = '$STORAGE');
+		ANALYZE items;
+	});
+	note(sprintf('%s: CREATE INDEX (category first) in %.1f s', $STORAGE, time - $t1));
+	verify_ok($node, 'items_first', "$STORAGE: index with the vector column second: diskann_verify");
+	foreach my $f (
+		[ 'near category', 'category = qc', 10, qr/category = / ],
+		[ 'far category', "category = $FAR", 10, qr/category = / ],
+		[ 'IN list of 3 far categories', 'category IN ((qc + 10) % 50, (qc + 20) % 50, (qc + 30) % 50)', 10,
+			qr/category = ANY/ ],
+		[ 'IN list of 3 far categories LIMIT 100', 'category IN ((qc + 10) % 50, (qc + 20) % 50, (qc + 30) % 50)',
+			100, qr/category = ANY/ ],
+		[ '= ANY of 2 far categories', 'category = ANY (ARRAY[(qc + 17) % 50, (qc + 33) % 50])', 10,
+			qr/category = ANY/ ],
+		[ '= ANY of an array with a NULL element', 'category = ANY (ARRAY[qc, NULL])', 10, qr/category = ANY/ ],
+		[ 'IN list of constants', 'category IN (3, 14, 25, 36, 47)', 10, qr/category = ANY/ ],
+		[ 'IN list AND big range', 'category IN ((qc + 10) % 50, (qc + 20) % 50) AND big <= ' . 5000 * $BIG,
+			10, qr/category = ANY.*big <= / ],
+		[ 'IN list AND name', "category IN ((qc + 10) % 50, qc) AND name = 'delta'", 10,
+			qr/category = ANY.*name = / ],
+		[ 'new category 50 IN list', 'category IN (50, 99)', 10, qr/category = ANY/ ],
+		[ '0 matching rows: = ANY of an empty array', "category = ANY ('{}'::int[])", 10, qr/category = ANY/ ])
+	{
+		my ($label, $where, $limit, $re) = @$f;
+		check_filter("category first: $label", $where, $limit, plan => cond($re, 'items_first'));
+	}
+	foreach my $max (20, 50)
+	{
+		check_filter("category first, max_scan_tuples = $max: IN list of 2 far categories",
+			'category IN ((qc + 10) % 50, (qc + 20) % 50)', 10,
+			settings => "SET diskann.max_scan_tuples = $max", floor => 0,
+			plan => cond(qr/category = ANY/, 'items_first'));
+	}
+	check_filter('category first, query_search_list_size = 40: IN list of 3 far categories LIMIT 100',
+		'category IN ((qc + 10) % 50, (qc + 20) % 50, (qc + 30) % 50)', 100,
+		settings => 'SET diskann.query_search_list_size = 40', floor => 0,
 		plan => cond(qr/category = ANY/, 'items_first'));
+
+	$node->safe_psql('postgres', 'DROP INDEX items_first');
 }
-check_filter('category first, query_search_list_size = 40: IN list of 3 far categories LIMIT 100',
-	'category IN ((qc + 10) % 50, (qc + 20) % 50, (qc + 30) % 50)', 100,
-	settings => 'SET diskann.query_search_list_size = 40', floor => 0,
-	plan => cond(qr/category = ANY/, 'items_first'));
 
 # a boolean filter column compared with a parameter of a generic plan is an
-# index condition (this index stays for the planner's part at the end)
+# index condition (this index, of the default storage, compressed, stays
+# for the planner's part at the end)
+$STORAGE = 'compressed';
 {
 	my $prepare = q{
 		SET enable_seqscan = off;
@@ -606,7 +656,6 @@ check_filter('category first, query_search_list_size = 40: IN list of 3 far cate
 		  ORDER BY embedding <-> (SELECT q FROM queries WHERE qid = $1) LIMIT 10;
 	};
 	$node->safe_psql('postgres', q{
-		DROP INDEX items_first;
 		CREATE INDEX items_flag ON items USING diskann (embedding vector_l2_ops, flag, category);
 		ANALYZE items;
 	});
@@ -615,7 +664,7 @@ check_filter('category first, query_search_list_size = 40: IN list of 3 far cate
 		EXPLAIN (COSTS OFF) EXECUTE flagq(1, true, $far1);
 	});
 	like($plan, qr/Index Scan using items_flag on items.*\n\s*Index Cond: [^\n]*flag = \$2/,
-		'prepared flag = $2 (generic plan): an index condition') or diag($plan);
+		"$STORAGE: prepared flag = \$2 (generic plan): an index condition") or diag($plan);
 	my @got = split /\n/, $node->safe_psql('postgres', qq{
 		$prepare
 		EXECUTE flagq(1, true, $far1);
@@ -630,7 +679,7 @@ check_filter('category first, query_search_list_size = 40: IN list of 3 far cate
 		ORDER BY embedding <-> (SELECT q FROM queries WHERE qid = 1) LIMIT 10;
 	});
 	is(join(',', @got), join(',', @want),
-		'prepared flag = $2 AND category = $3: the exact rows, in order, for true and false');
+		"$STORAGE: prepared flag = \$2 AND category = \$3: the exact rows, in order, for true and false");
 }
 
 # ---- smallint and int2[] filter columns, and what is refused ----
@@ -650,45 +699,52 @@ $node->safe_psql('postgres', qq{
 	INSERT INTO small_queries
 	SELECT g, 0, (SELECT array_agg(random()) FROM generate_series(1, 8) WHERE g > 0)::vector
 	FROM generate_series(1, 10) g;
-	CREATE INDEX small_idx ON small USING diskann (embedding vector_l2_ops, s, a)
-	  WITH (num_neighbors = 16, search_list_size = 32);
 	ANALYZE small;
 });
-verify_ok($node, 'small_idx', 'smallint/int2[] index: diskann_verify');
-my $small_idx = qr/Index Scan using small_idx on small/;
-foreach my $f (
-	[ 'smallint = smallint', 's = 3::smallint', qr/Index Cond: \(s = '3'::smallint\)/ ],
-	[ 'smallint = integer literal (cross-type)', 's = 3', qr/Index Cond: \(s = 3\)/ ],
-	[ 'smallint <', 's < 2', qr/Index Cond: \(s < 2\)/ ],
-	[ 'smallint IN (not the first column: executor)', 's IN (1, 4)', qr/Filter: \(s = ANY/ ],
-	[ 'smallint >= AND int2[] &&', "s >= 5 AND a && '{2}'::int2[]", qr/Index Cond: .*a && / ],
-	[ 'int2[] @>', "a @> '{1,3}'::int2[]", qr/Index Cond: \(a @> / ],
-	[ 'smallint = 0 rows', 's = 100', qr/Index Cond: \(s = 100\)/ ])
+# in each storage: the index with the vector column first, then second
+foreach my $storage ('compressed', 'plain')
 {
-	my ($label, $where, $cond) = @$f;
-	check_filter("small: $label", $where, 10, table => 'small', queries => 'small_queries',
-		plan => qr/Index Scan using small_idx on small.*\n(?:.*\n)*?\s*$cond/);
-}
-check_filter('small, max_scan_tuples = 50: int2[] @>', "a @> '{1,3}'::int2[]", 20,
-	table => 'small', queries => 'small_queries', settings => 'SET diskann.max_scan_tuples = 50',
-	floor => 0, plan => qr/Index Scan using small_idx on small.*\n\s*Index Cond: \(a @> /);
+	$STORAGE = $storage;
+	$node->safe_psql('postgres', qq{
+		DROP INDEX IF EXISTS small_first;
+		CREATE INDEX small_idx ON small USING diskann (embedding vector_l2_ops, s, a)
+		  WITH (num_neighbors = 16, search_list_size = 32, storage = '$STORAGE');
+	});
+	verify_ok($node, 'small_idx', "$STORAGE: smallint/int2[] index: diskann_verify");
+	foreach my $f (
+		[ 'smallint = smallint', 's = 3::smallint', qr/Index Cond: \(s = '3'::smallint\)/ ],
+		[ 'smallint = integer literal (cross-type)', 's = 3', qr/Index Cond: \(s = 3\)/ ],
+		[ 'smallint <', 's < 2', qr/Index Cond: \(s < 2\)/ ],
+		[ 'smallint IN (not the first column: executor)', 's IN (1, 4)', qr/Filter: \(s = ANY/ ],
+		[ 'smallint >= AND int2[] &&', "s >= 5 AND a && '{2}'::int2[]", qr/Index Cond: .*a && / ],
+		[ 'int2[] @>', "a @> '{1,3}'::int2[]", qr/Index Cond: \(a @> / ],
+		[ 'smallint = 0 rows', 's = 100', qr/Index Cond: \(s = 100\)/ ])
+	{
+		my ($label, $where, $cond) = @$f;
+		check_filter("small: $label", $where, 10, table => 'small', queries => 'small_queries',
+			plan => qr/Index Scan using small_idx on small.*\n(?:.*\n)*?\s*$cond/);
+	}
+	check_filter('small, max_scan_tuples = 50: int2[] @>', "a @> '{1,3}'::int2[]", 20,
+		table => 'small', queries => 'small_queries', settings => 'SET diskann.max_scan_tuples = 50',
+		floor => 0, plan => qr/Index Scan using small_idx on small.*\n\s*Index Cond: \(a @> /);
 
-# the vector column after a smallint one: IN lists on it are index conditions
-$node->safe_psql('postgres', qq{
-	DROP INDEX small_idx;
-	CREATE INDEX small_first ON small USING diskann (s, embedding vector_l2_ops, a)
-	  WITH (num_neighbors = 16, search_list_size = 32);
-	ANALYZE small;
-});
-verify_ok($node, 'small_first', 'smallint first, vector second: diskann_verify');
-foreach my $f (
-	[ 'smallint IN', 's IN (1, 4)', qr/s = ANY/ ],
-	[ 'smallint = ANY AND int2[] &&', "s = ANY ('{2,5,6}') AND a && '{2}'::int2[]", qr/s = ANY.*a && / ],
-	[ 'smallint =', 's = 3', qr/s = 3/ ])
-{
-	my ($label, $where, $re) = @$f;
-	check_filter("small, smallint first: $label", $where, 10, table => 'small',
-		queries => 'small_queries', plan => cond($re, 'small_first'));
+	# the vector column after a smallint one: IN lists on it are index conditions
+	$node->safe_psql('postgres', qq{
+		DROP INDEX small_idx;
+		CREATE INDEX small_first ON small USING diskann (s, embedding vector_l2_ops, a)
+		  WITH (num_neighbors = 16, search_list_size = 32, storage = '$STORAGE');
+		ANALYZE small;
+	});
+	verify_ok($node, 'small_first', "$STORAGE: smallint first, vector second: diskann_verify");
+	foreach my $f (
+		[ 'smallint IN', 's IN (1, 4)', qr/s = ANY/ ],
+		[ 'smallint = ANY AND int2[] &&', "s = ANY ('{2,5,6}') AND a && '{2}'::int2[]", qr/s = ANY.*a && / ],
+		[ 'smallint =', 's = 3', qr/s = 3/ ])
+	{
+		my ($label, $where, $re) = @$f;
+		check_filter("small, smallint first: $label", $where, 10, table => 'small',
+			queries => 'small_queries', plan => cond($re, 'small_first'));
+	}
 }
 
 foreach my $f (
@@ -709,6 +765,8 @@ is($node->safe_psql('postgres',
 	'2', 'no index was left behind by the refused CREATE INDEX (pkey and small_first)');
 
 # ---- next to btree indexes: the planner's choice, and right answers ----
+# (the diskann index on items is items_flag, compressed)
+$STORAGE = 'compressed';
 
 $node->safe_psql('postgres', qq{
 	CREATE INDEX items_name ON items (name);
