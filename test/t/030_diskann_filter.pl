@@ -121,6 +121,15 @@ my %gone;
 # the storage of the diskann index under test: every description names it
 my $STORAGE = 'compressed';
 
+# How far a row may come before a farther one, relative to its distance.
+# Plain storage: not at all.  Compressed storage re-ranks by exact distance
+# within a bounded lookahead and the estimates' error bounds, so deep in a
+# stream of rows at nearly equal distances (executor filters whose matches
+# are far, LIMIT 100 past a small search list or max_scan_tuples) a row may
+# come just after a slightly farther one: measured up to 3.3% (0.4% on
+# average, 358 of the rows of this file).  See src/README.md, "Re-ranking".
+my %ORDER_SLACK = (plain => 0, compressed => 0.05);
+
 # check_filter LABEL, WHERE, LIMIT, OPTIONS: run WHERE ... ORDER BY distance
 # LIMIT for all queries through the index and exactly, and check.  WHERE may
 # use the query's cluster qc.  Options: settings (SQL run before the index
@@ -172,7 +181,7 @@ sub check_filter
 		}
 	}
 	my (@short, @unordered, @wrong);
-	my ($hits, $total) = (0, 0);
+	my ($hits, $total, $inversions) = (0, 0, 0);
 	foreach my $qid (sort { $a <=> $b } keys %truth)
 	{
 		my @r = @{ $got{$qid} // [] };
@@ -184,8 +193,12 @@ sub check_filter
 		for my $i (0 .. $#r)
 		{
 			my ($id, $dist, $matches) = @{ $r[$i] };
-			push @unordered, "query $qid: row $i (id $id) at $dist after $r[$i-1][1]"
-			  if $ordered && $i > 0 && $dist < $r[ $i - 1 ][1];
+			if ($ordered && $i > 0 && $dist < $r[ $i - 1 ][1])
+			{
+				$inversions++;
+				push @unordered, "query $qid: row $i (id $id) at $dist after $r[$i-1][1]"
+				  if $dist < $r[ $i - 1 ][1] * (1 - $ORDER_SLACK{$STORAGE});
+			}
 			push @wrong, "query $qid: id $id does not match the filter" if $matches ne 'true';
 			push @wrong, "query $qid: id $id returned twice" if $seen{$id}++;
 			push @wrong, "query $qid: id $id was deleted" if $table eq 'items' && $gone{$id};
@@ -200,15 +213,17 @@ sub check_filter
 	push @short, "no answer: $n exact and " . scalar(keys %got) . ' index answers'
 	  if $n == 0 || keys %got != $n;
 	my $recall = $total ? $hits / $total : 1;
-	note(sprintf("%s: LIMIT %d, recall %.4f over %d queries (%d true rows)",
-			$label, $limit, $recall, $n, $total));
+	note(sprintf("%s: LIMIT %d, recall %.4f over %d queries (%d true rows), %d rows before a farther one",
+			$label, $limit, $recall, $n, $total, $inversions));
 	if ($o{plan})
 	{
 		like($plan, $o{plan}, "$label: plan") or diag($plan);
 	}
 	ok(@short == 0, "$label: LIMIT $limit returns min(LIMIT, matching rows) rows for all $n queries")
 	  or diag(join("\n", @short));
-	ok(@unordered == 0, "$label: distances non-decreasing") or diag(join("\n", @unordered))
+	ok(@unordered == 0,
+		"$label: distances non-decreasing" . ($ORDER_SLACK{$STORAGE} ? " (within $ORDER_SLACK{$STORAGE})" : ''))
+	  or diag(join("\n", @unordered))
 	  if $ordered;
 	ok(@wrong == 0, "$label: only matching rows, no duplicate, no deleted row")
 	  or diag(join("\n", splice(@wrong, 0, 30)));
