@@ -73,12 +73,6 @@ typedef enum DiskannMetric
  * list of 20 read 14-20 rows at 4 bits and 4-7 at 8 bits.
  */
 #define DISKANN_WIDE_DIMENSIONS		512
-/*
- * Share of the quantizer's error bound (OMEN_QUANT_EPS0 standard
- * deviations) that a scan takes off an estimate as the lower bound of the
- * true distance when deciding whether a re-ranked row may be returned.
- */
-#define DISKANN_LOWER_BOUND_SHARE	1.0f
 /* seed of the quantizer's random rotation (fixed: same index, same codes) */
 #define DISKANN_QUANT_SEED			UINT64CONST(0x6f6d656e64620001)
 
@@ -521,7 +515,7 @@ extern float DiskannNodeDistance(Relation index, const DiskannLayout *layout,
 								 uint32 *generation);
 extern void DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 								 const DiskannNode *nodes, int n, const DiskannQuery *query,
-								 float *distances, float *lowers, uint32 *generations,
+								 float *distances, float *bounds, uint32 *generations,
 								 const DiskannFilter *filter, bool *matches, float bound);
 extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
 								DiskannNode node, float *out);

@@ -590,15 +590,14 @@ BoundedDistance(const float *a, const float *b, int dim,
  *		satisfy it.  A finite bound (only for metrics whose partial sums
  *		only grow: L2, L1) lets a distance stop early, at some value above
  *		bound, once its partial sum exceeds it (plain storage only).
- *		lowers, unless NULL, gets lower bounds of the true distances: the
- *		distances themselves under plain storage, the estimates less
- *		DISKANN_LOWER_BOUND_SHARE of the quantizer's error bound under
+ *		bounds, unless NULL, gets each distance's error bound: 0 under
+ *		plain storage (exact), the quantizer's bound on the estimate under
  *		compressed storage.
  */
 void
 DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 					 const DiskannNode *nodes, int n, const DiskannQuery *query,
-					 float *distances, float *lowers, uint32 *generations,
+					 float *distances, float *bounds, uint32 *generations,
 					 const DiskannFilter *filter, bool *matches, float bound)
 {
 	Buffer		bufs[DISKANN_DISTANCE_BATCH];
@@ -635,7 +634,7 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 				ReleaseBuffer(bufs[i]);
 				distances[k] = SlotDistance(index, layout, nodes[k], query,
 											&generations[k], record,
-											lowers ? &lowers[k] : NULL);
+											bounds ? &bounds[k] : NULL);
 			}
 			else
 			{
@@ -647,18 +646,19 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 				if (layout->storage == DISKANN_PAYLOAD_RABITQ)
 					distances[k] = OmenQuantDistance(&query->qq,
 													 (const uint8_t *) data + layout->vector_offset,
-													 lowers ? &lowers[k] : NULL);
+													 bounds ? &bounds[k] : NULL);
 				else
+				{
 					distances[k] = BoundedDistance(query->vec,
 												   (const float *) (data + layout->vector_offset),
 												   layout->dimensions, query->distfn, bound);
+					if (bounds)
+						bounds[k] = 0.0f;
+				}
 				UnlockReleaseBuffer(bufs[i]);
 			}
 			if (matches)
 				matches[k] = DiskannFilterMatches(filter, record);
-			if (lowers)
-				lowers[k] = (layout->storage == DISKANN_PAYLOAD_RABITQ) ?
-					distances[k] - DISKANN_LOWER_BOUND_SHARE * lowers[k] : distances[k];
 		}
 	}
 }

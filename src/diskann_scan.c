@@ -53,14 +53,15 @@
  * does not protect) never yields a row at another row's distance.
  *
  * Re-ranking.  Under compressed storage the distances above are estimates
- * from codes.  Rows the walk and the exact pass produce go through a
- * re-ranking queue instead of straight to the executor: each candidate's
- * vector is read from the table (the row version the scan's snapshot
- * sees), its exact distance computed, and the queue returns its closest
- * row once it holds diskann.query_rescore candidates (or the candidates
- * are exhausted).  So rows come back in exact distance order, up to
- * estimation errors larger than the lookahead covers.  A candidate whose
- * row the snapshot does not see is dropped (the executor would drop it).
+ * from codes, each with an error bound.  Rows the walk and the exact pass
+ * produce go through a re-ranking set instead of straight to the
+ * executor: each candidate's distance is known to lie in an interval, and
+ * the candidate starting lowest is returned once its interval ends below
+ * every other's (those to come included); where intervals overlap,
+ * candidates' vectors are read from the table (the row version the scan's
+ * snapshot sees) to pin their exact distances (see RerankNext).  A
+ * candidate whose row the snapshot does not see is dropped (the executor
+ * would drop it).
  *
  * Locking: one page at a time, share lock, released before the next page
  * is read; node contents are copied out under the lock.  Re-ranking reads
@@ -119,7 +120,7 @@ typedef struct ExactRow
 	ItemPointerData heaptid;
 } ExactRow;
 
-/* A candidate of the re-ranking queue, by exact distance */
+/* A candidate of the re-ranking set: where its distance lies */
 typedef struct RerankRow
 {
 	float		lo;				/* the distance is in [lo, hi] */
@@ -167,8 +168,7 @@ typedef struct DiskannScanOpaqueData
 	uint32		map_nodes;		/* bits in each bitmap */
 	DiskannNode *nbrs;			/* a node's neighbour list */
 	float	   *dists;			/* their distances */
-	float	   *lowers;			/* lower bounds of the exact distances */
-	float	   *bounds;			/* error bounds of the distances */
+	float	   *bounds;			/* and their error bounds */
 	uint32	   *generations;	/* and vector generations */
 	bool	   *matches;		/* and whether they match */
 	float		last_distance;
@@ -180,7 +180,7 @@ typedef struct DiskannScanOpaqueData
 	uint32	   *grp_headgen;	/* their generations, from the heads */
 	ItemPointerData *grp_tids;
 	float	   *grp_dists;
-	float	   *grp_lowers;
+	float	   *grp_bounds;
 	uint32	   *grp_vecgen;		/* their vectors' generations */
 
 	/* the exact pass */
@@ -197,7 +197,7 @@ typedef struct DiskannScanOpaqueData
 	int			round_rows;		/* rows this round may hold */
 	int			rows_alloc;		/* room in rows */
 
-	/* re-ranking (compressed storage), a min-heap by exact distance */
+	/* re-ranking (compressed storage): the candidates waiting, see RerankNext */
 	bool		rerank;
 	RerankRow  *rr;
 	int			rr_len;
@@ -403,12 +403,10 @@ static void
 FindNodes(Relation index, DiskannScanOpaque so, int n)
 {
 	DiskannNodeDistances(index, &so->layout, so->nbrs, n, &so->dq,
-						 so->dists, so->lowers, so->generations, so->filter,
+						 so->dists, so->bounds, so->generations, so->filter,
 						 so->filter ? so->matches : NULL, get_float4_infinity());
 	if (so->filter == NULL)
 		memset(so->matches, true, sizeof(bool) * n);
-	for (int i = 0; i < n; i++)
-		so->bounds[i] = so->dists[i] - so->lowers[i];
 	so->distances += n;
 }
 
@@ -723,8 +721,7 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 				bound = Min(bound, so->exact_floor);
 		}
 		DiskannNodeDistances(index, layout, so->grp_nodes, n, &so->dq,
-							 so->grp_dists, so->grp_lowers, so->grp_vecgen, NULL, NULL, bound);
-
+							 so->grp_dists, so->grp_bounds, so->grp_vecgen, NULL, NULL, bound);
 		so->exact_distances += n;
 	}
 	for (int i = 0; i < n; i++)
@@ -734,7 +731,7 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 		if (so->query && so->grp_vecgen[i] != so->grp_headgen[i])
 			continue;
 		row.distance = so->query ? so->grp_dists[i] : 0.0f;
-		row.bound = so->query ? so->grp_dists[i] - so->grp_lowers[i] : 0.0f;
+		row.bound = so->query ? so->grp_bounds[i] : 0.0f;
 		row.node = so->grp_nodes[i];
 		row.heaptid = so->grp_tids[i];
 		if (!first_round && !ExactRowBefore(&so->cursor, &row))
@@ -1027,7 +1024,6 @@ StartSearch(IndexScanDesc scan)
 	so->returned = palloc0(sizeof(uint64) * (so->map_nodes / 64));
 	so->nbrs = palloc(sizeof(DiskannNode) * so->layout.num_neighbors);
 	so->dists = palloc(sizeof(float) * so->layout.num_neighbors);
-	so->lowers = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->bounds = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->matches = palloc(sizeof(bool) * so->layout.num_neighbors);
@@ -1035,7 +1031,7 @@ StartSearch(IndexScanDesc scan)
 	so->grp_headgen = palloc(sizeof(uint32) * so->layout.heads_per_group);
 	so->grp_tids = palloc(sizeof(ItemPointerData) * so->layout.heads_per_group);
 	so->grp_dists = palloc(sizeof(float) * so->layout.heads_per_group);
-	so->grp_lowers = palloc(sizeof(float) * so->layout.heads_per_group);
+	so->grp_bounds = palloc(sizeof(float) * so->layout.heads_per_group);
 	so->grp_vecgen = palloc(sizeof(uint32) * so->layout.heads_per_group);
 	so->last_distance = -get_float4_infinity();
 	so->exact_floor = -get_float4_infinity();
