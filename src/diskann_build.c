@@ -317,18 +317,17 @@ MemGraphGrow(DiskannBuildState *bs)
 }
 
 /*
- * FindMedoid
- *		The node closest to the centroid of all nodes: the entry point.
+ * MemGraphCentroid
+ *		The centroid of the in-memory graph's vectors (at least one), in
+ *		the current memory context; summed in double.
  */
-static DiskannNode
-FindMedoid(MemGraph *mg)
+static float *
+MemGraphCentroid(MemGraph *mg)
 {
 	int			dim = mg->g.dimensions;
 	uint32		n = mg->g.num_nodes;
 	double	   *sum = palloc0(sizeof(double) * dim);
 	float	   *centroid = palloc(sizeof(float) * dim);
-	DiskannNode best = 0;
-	float		bestdist = 0;
 
 	for (uint32 i = 0; i < n; i++)
 	{
@@ -339,6 +338,22 @@ FindMedoid(MemGraph *mg)
 	}
 	for (int d = 0; d < dim; d++)
 		centroid[d] = (float) (sum[d] / n);
+	pfree(sum);
+	return centroid;
+}
+
+/*
+ * FindMedoid
+ *		The node closest to the centroid of all nodes: the entry point.
+ */
+static DiskannNode
+FindMedoid(MemGraph *mg)
+{
+	uint32		n = mg->g.num_nodes;
+	float	   *centroid = MemGraphCentroid(mg);
+	DiskannNode best = 0;
+	float		bestdist = 0;
+
 	for (uint32 i = 0; i < n; i++)
 	{
 		float		dist = mg->g.node_distance(&mg->g, i, centroid);
@@ -349,7 +364,6 @@ FindMedoid(MemGraph *mg)
 			bestdist = dist;
 		}
 	}
-	pfree(sum);
 	pfree(centroid);
 	return best;
 }
@@ -736,28 +750,10 @@ TrainQuantizer(DiskannBuildState *bs)
 	MemGraph   *mg = &bs->mem;
 	DiskannLayout *layout = &bs->layout;
 	uint32		n = mg->g.num_nodes;
-	int			dim = layout->dimensions;
-	float	   *centroid = NULL;
 
 	if (layout->storage != DISKANN_PAYLOAD_RABITQ)
 		return;
-	if (n > 0)
-	{
-		double	   *sum = palloc0(sizeof(double) * dim);
-
-		for (uint32 i = 0; i < n; i++)
-		{
-			const float *v = mg->vectors + (size_t) i * dim;
-
-			for (int d = 0; d < dim; d++)
-				sum[d] += v[d];
-		}
-		centroid = palloc(sizeof(float) * dim);
-		for (int d = 0; d < dim; d++)
-			centroid[d] = (float) (sum[d] / n);
-		pfree(sum);
-	}
-	DiskannSetQuantizer(layout, centroid);
+	DiskannSetQuantizer(layout, n > 0 ? MemGraphCentroid(mg) : NULL);
 	layout->quant_trained = n;
 	for (uint32 i = 0; i < layout->first_block - DISKANN_FIRST_NODE_BLKNO; i++)
 	{
