@@ -17,13 +17,14 @@ SELECT * FROM diskann_verify('dfil_idx');
 SELECT nodes, live_nodes FROM diskann_stats('dfil_idx');
 ANALYZE dfil;
 
--- dfil_check(cond, k): run a filtered query through the diskann index
--- (other paths disabled) and exactly (index scans disabled): how many rows,
--- whether the index was used, and whether the answers are the same
-CREATE FUNCTION dfil_check(cond text, k int DEFAULT 10) RETURNS text
+-- dfil_check(cond, k, tab): run a filtered query on table tab through its
+-- diskann index tab_idx or tab_first (other paths disabled) and exactly
+-- (index scans disabled): how many rows, whether the index was used, and
+-- whether the answers are the same
+CREATE FUNCTION dfil_check(cond text, k int DEFAULT 10, tab text DEFAULT 'dfil') RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-  q text := format('SELECT array_agg(id) FROM (SELECT id FROM dfil WHERE %s ORDER BY embedding <-> ''[0.3,0.6,0.2,0.9]'' LIMIT %s) s', cond, k);
+  q text := format('SELECT array_agg(id) FROM (SELECT id FROM %I WHERE %s ORDER BY embedding <-> ''[0.3,0.6,0.2,0.9]'' LIMIT %s) s', tab, cond, k);
   got int[];
   want int[];
   line text;
@@ -32,7 +33,7 @@ BEGIN
   SET LOCAL enable_seqscan = off;
   SET LOCAL enable_bitmapscan = off;
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-    used := used OR line ~ 'Index Scan using dfil_(idx|first)';
+    used := used OR line ~ ('Index Scan using ' || tab || '_(idx|first)');
   END LOOP;
   EXECUTE q INTO got;
   SET LOCAL enable_indexscan = off;
@@ -113,6 +114,34 @@ VACUUM dfil;
 SELECT * FROM diskann_verify('dfil_idx');
 SELECT dfil_check('cat = 4'), dfil_check('cat = 78'), dfil_check('tags @> ''{2,12}''');
 
+-- group summaries: CREATE INDEX numbers the nodes in the order of their
+-- filter values, so that an exact pass over a selective filter skips the
+-- groups whose summaries rule it out (the DEBUG line counts them); values
+-- inserted later widen their group's summary and are found
+CREATE TABLE dsum (id int PRIMARY KEY, cat int, name text, tags int4[], embedding vector(4));
+INSERT INTO dsum
+SELECT i, i % 30, 'n' || (i % 7), ARRAY[i % 11],
+       ARRAY[sin(i), cos(i), sin(2 * i), cos(3 * i)]::vector
+FROM generate_series(1, 3000) i;
+CREATE INDEX dsum_idx ON dsum USING diskann (embedding vector_l2_ops, cat, name, tags)
+  WITH (num_neighbors = 8, search_list_size = 16, storage = plain);
+SELECT * FROM diskann_verify('dsum_idx');
+SET enable_seqscan = off;
+SET client_min_messages = debug1;
+SELECT array_length(array_agg(id), 1) FROM (SELECT id FROM dsum WHERE cat = 7
+  ORDER BY embedding <-> '[0.1,0.2,0.3,0.4]' LIMIT 5) s;
+RESET client_min_messages;
+INSERT INTO dsum
+SELECT i, 99, 'later', ARRAY[500], ARRAY[sin(i), cos(i), 0, 0]::vector
+FROM generate_series(3001, 3020) i;
+SELECT * FROM diskann_verify('dsum_idx');
+SELECT dfil_check('cat = 99', 30, 'dsum'), dfil_check('cat > 28', 30, 'dsum'),
+       dfil_check('cat IN (3, 99)', 30, 'dsum'), dfil_check('name = ''later''', 30, 'dsum'),
+       dfil_check('tags && ''{500}''', 30, 'dsum'), dfil_check('tags @> ''{500}''', 30, 'dsum'),
+       dfil_check('cat < 1', 30, 'dsum');
+RESET enable_seqscan;
+DROP TABLE dsum;
+
 -- planning: a selective filter through a btree wins over the graph, a
 -- broad one does not
 CREATE INDEX dfil_cat ON dfil (cat);
@@ -143,5 +172,5 @@ CREATE INDEX ON dfil USING diskann (embedding, id, cat, small, big, flag, name, 
 CREATE INDEX ON dfil USING diskann (embedding, embedding);
 CREATE INDEX ON dfil USING diskann (embedding) INCLUDE (cat);
 
-DROP FUNCTION dfil_check(text, int);
+DROP FUNCTION dfil_check(text, int, text);
 DROP TABLE dfil;

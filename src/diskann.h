@@ -118,6 +118,16 @@ typedef enum DiskannMetric
  * list), where a pass over head pages reads it, and in the vector slot
  * (after the generation), where a graph walk reads it together with the
  * vector.  Both are written once per occupant and never change.
+ *
+ * Indexes with filter columns made since group summaries exist start each
+ * group's head page with a summary (summary_size bytes, before the heads)
+ * that covers the records of every node the group has held: per column,
+ * 16 bytes, the least and greatest stored value (integers compared signed,
+ * booleans and text hashes unsigned), or for arrays the OR of the
+ * signatures.  A claim widens it in the same WAL record as the head;
+ * nothing narrows it (REINDEX does).  A pass over head pages skips a group
+ * whose summary no row of the filter can be in.  CREATE INDEX orders the
+ * nodes by their records, so that a group's nodes tend to share values.
  */
 #define DISKANN_MAX_FILTERS			8
 /* Largest filter record: the NULL bitmap and 16 bytes per column */
@@ -196,6 +206,8 @@ typedef struct DiskannMetaPageData
 	uint16		quant_pages;	/* blocks 1..quant_pages hold its centroid */
 	uint32		quant_trained;	/* rows its centroid was computed from */
 	uint64		quant_seed;		/* of its rotation */
+	/* group summaries (zero in indexes made before they existed) */
+	uint32		summary_size;	/* bytes before the heads of a head page */
 } DiskannMetaPageData;
 
 typedef DiskannMetaPageData *DiskannMetaPage;
@@ -293,6 +305,7 @@ typedef struct DiskannLayout
 	uint16		filter_size;	/* bytes of the filter record, 0 if none */
 	uint8		filter_kinds[DISKANN_MAX_FILTERS];
 	uint32		filter_offset;	/* of the record within a head */
+	uint32		summary_size;	/* of a group's summary, 0 if none */
 	uint32		vector_offset;	/* of the floats or code within a vector slot */
 	/* storage */
 	uint16		storage;		/* DISKANN_PAYLOAD_* */
@@ -507,6 +520,8 @@ extern bool DiskannIsHeadPage(Page page);
 extern DiskannBackendCache *DiskannGetBackendCache(Relation index);
 extern Buffer DiskannLockHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 							  int mode, DiskannNodeHeader **hdr);
+extern Buffer DiskannPinHeadPage(Relation index, const DiskannLayout *layout, uint32 group);
+extern void DiskannPrefetchHeads(Page page, const DiskannLayout *layout);
 extern void DiskannReadHead(Relation index, const DiskannLayout *layout,
 							DiskannNode node,
 							DiskannNodeHeader *hdr, DiskannNode *nbrs);
@@ -522,6 +537,7 @@ extern uint32 DiskannReadVector(Relation index, const DiskannLayout *layout,
 extern void DiskannReadSlotFilter(Relation index, const DiskannLayout *layout,
 								  DiskannNode node, char *record);
 extern char *DiskannHeadFilter(DiskannNodeHeader *hdr, const DiskannLayout *layout);
+extern char *DiskannGroupSummary(Page page);
 extern void DiskannFillGroupImage(const DiskannLayout *layout, char *image);
 extern void DiskannFillSlotPayload(const DiskannLayout *layout, const float *vec, char *payload);
 extern void DiskannSetFreed(DiskannNodeHeader *hdr, FullTransactionId fxid);
@@ -560,6 +576,15 @@ extern DiskannFilter *DiskannCompileFilter(Relation index, const DiskannLayout *
 										   ScanKey keys, int nkeys, bool *recheck);
 extern bool DiskannFilterNeverMatches(const DiskannFilter *filter);
 extern bool DiskannFilterMatches(const DiskannFilter *filter, const char *record);
+extern uint32 DiskannFilterSummarySize(const DiskannLayout *layout);
+extern void DiskannFilterSummaryInit(const DiskannLayout *layout, char *summary);
+extern void DiskannFilterSummaryAdd(const DiskannLayout *layout, char *summary,
+									const char *record);
+extern bool DiskannFilterSummaryCovers(const DiskannLayout *layout, const char *summary,
+									   const char *record);
+extern bool DiskannFilterSummaryMatches(const DiskannFilter *filter, const char *summary);
+extern int	DiskannFilterRecordCompare(const DiskannLayout *layout, const char *a,
+									   const char *b);
 
 /* diskann_graph.c */
 extern void DiskannNodeArrayInit(DiskannNodeArray *a, uint32 cap);

@@ -673,8 +673,10 @@ WriteGroup(DiskannBuildState *bs, uint32 group, char *image)
 	for (uint32 i = 0; i < H; i++)
 	{
 		DiskannNode n = group * H + i;
-		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + i * layout->head_size);
-		char	   *vslot = image + H * layout->head_size + i * layout->vector_size;
+		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + layout->summary_size +
+														 i * layout->head_size);
+		char	   *vslot = image + layout->summary_size + H * layout->head_size +
+			i * layout->vector_size;
 		int			deg;
 
 		if (n >= mg->g.num_nodes)
@@ -694,6 +696,8 @@ WriteGroup(DiskannBuildState *bs, uint32 group, char *image)
 
 			memcpy(DiskannHeadFilter(hdr, layout), rec, layout->filter_size);
 			memcpy(vslot + sizeof(DiskannVectorHeader), rec, layout->filter_size);
+			if (layout->summary_size > 0)
+				DiskannFilterSummaryAdd(layout, image, rec);
 		}
 		DiskannFillSlotPayload(layout, mg->vectors + (size_t) n * layout->dimensions,
 							   vslot + layout->vector_offset);
@@ -788,13 +792,98 @@ AllocQuantPages(DiskannBuildState *bs)
 }
 
 /*
+ * PermuteArray
+ *		Reorder n elements of size es at base so that element i becomes
+ *		what element perm[i] was, in place (following the permutation's
+ *		cycles, with one element of scratch space).
+ */
+static void
+PermuteArray(char *base, size_t es, const uint32 *perm, uint32 n)
+{
+	char	   *tmp = palloc(es);
+	bool	   *done = palloc0(sizeof(bool) * n);
+
+	for (uint32 start = 0; start < n; start++)
+	{
+		uint32		j = start;
+
+		if (done[start] || perm[start] == start)
+			continue;
+		memcpy(tmp, base + es * start, es);
+		for (;;)
+		{
+			uint32		k = perm[j];
+
+			done[j] = true;
+			if (k == start)
+			{
+				memcpy(base + es * j, tmp, es);
+				break;
+			}
+			memcpy(base + es * j, base + es * k, es);
+			j = k;
+		}
+	}
+	pfree(done);
+	pfree(tmp);
+}
+
+/*
+ * RecordOrder
+ *		qsort_arg comparator of node numbers by their filter records.
+ */
+static int
+RecordOrder(const void *a, const void *b, void *arg)
+{
+	DiskannBuildState *bs = (DiskannBuildState *) arg;
+	uint32		na = *(const uint32 *) a;
+	uint32		nb = *(const uint32 *) b;
+	size_t		size = bs->layout.filter_size;
+	int			c = DiskannFilterRecordCompare(&bs->layout, bs->mem.filters + size * na,
+											   bs->mem.filters + size * nb);
+
+	if (c != 0)
+		return c;
+	return na < nb ? -1 : (na > nb ? 1 : 0);
+}
+
+/*
+ * ClusterByFilter
+ *		Number the collected nodes in the order of their filter records,
+ *		so that the nodes of a group share filter values and an exact pass
+ *		can skip the groups whose summaries rule its filter out.  The graph
+ *		is built after this, in its own random order, so its quality does
+ *		not depend on the numbering.
+ */
+static void
+ClusterByFilter(DiskannBuildState *bs)
+{
+	MemGraph   *mg = &bs->mem;
+	uint32		n = mg->g.num_nodes;
+	uint32	   *perm;
+
+	if (bs->layout.summary_size == 0 || n <= bs->layout.heads_per_group)
+		return;
+	perm = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * (size_t) n);
+	for (uint32 i = 0; i < n; i++)
+		perm[i] = i;
+	qsort_arg(perm, n, sizeof(uint32), RecordOrder, bs);
+	PermuteArray((char *) mg->vectors, sizeof(float) * bs->layout.dimensions, perm, n);
+	PermuteArray((char *) mg->tids, sizeof(ItemPointerData), perm, n);
+	PermuteArray(mg->filters, bs->layout.filter_size, perm, n);
+	pfree(perm);
+}
+
+/*
  * FlushMemGraph
- *		Build the graph over the nodes collected so far and write it out
- *		(with the quantizer trained on them, under compressed storage).
+ *		Build the graph over the nodes collected so far (numbered in the
+ *		order of their filter records) and write it out (with the quantizer
+ *		trained on them, under compressed storage).
  */
 static void
 FlushMemGraph(DiskannBuildState *bs)
 {
+	ClusterByFilter(bs);
 	BuildMemGraph(bs);
 	TrainQuantizer(bs);
 	WriteMemGraph(bs);

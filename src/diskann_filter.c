@@ -413,11 +413,13 @@ DiskannFilterNeverMatches(const DiskannFilter *filter)
 }
 
 /*
- * KeyMatches
- *		Does a stored value (one or two words) satisfy a compiled key?
+ * KeyRangeMatches
+ *		Could a value within w satisfy key?  w is a column's summary words:
+ *		the least and greatest value, or for arrays a signature covering
+ *		every array's.
  */
 static bool
-KeyMatches(const DiskannFilterKey *key, const uint64 *v)
+KeyRangeMatches(const DiskannFilterKey *key, const uint64 *w)
 {
 	for (int i = 0; i < key->nvalues; i++)
 	{
@@ -428,40 +430,55 @@ KeyMatches(const DiskannFilterKey *key, const uint64 *v)
 			const uint64 *q = &key->values[2 * i];
 
 			if (key->strategy == DISKANN_OVERLAP_STRATEGY)
-				ok = ((v[0] & q[0]) | (v[1] & q[1])) != 0;
+				ok = ((w[0] & q[0]) | (w[1] & q[1])) != 0;
 			else if (key->strategy == DISKANN_CONTAINS_STRATEGY)
-				ok = (v[0] & q[0]) == q[0] && (v[1] & q[1]) == q[1];
+				ok = (w[0] & q[0]) == q[0] && (w[1] & q[1]) == q[1];
 		}
 		else if (key->kind == DISKANN_FILTER_INT)
 		{
-			int64		a = (int64) v[0];
+			int64		lo = (int64) w[0];
+			int64		hi = (int64) w[1];
 			int64		b = (int64) key->values[i];
 
 			switch (key->strategy)
 			{
 				case DISKANN_LESS_STRATEGY:
-					ok = a < b;
+					ok = lo < b;
 					break;
 				case DISKANN_LESS_EQUAL_STRATEGY:
-					ok = a <= b;
+					ok = lo <= b;
 					break;
 				case DISKANN_EQUAL_STRATEGY:
-					ok = a == b;
+					ok = lo <= b && b <= hi;
 					break;
 				case DISKANN_GREATER_EQUAL_STRATEGY:
-					ok = a >= b;
+					ok = hi >= b;
 					break;
 				case DISKANN_GREATER_STRATEGY:
-					ok = a > b;
+					ok = hi > b;
 					break;
 			}
 		}
 		else
-			ok = key->strategy == DISKANN_EQUAL_STRATEGY && v[0] == key->values[i];
+			ok = key->strategy == DISKANN_EQUAL_STRATEGY &&
+				w[0] <= key->values[i] && key->values[i] <= w[1];
 		if (ok)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * KeyMatches
+ *		Does stored value v (one word, two for an array signature) satisfy
+ *		key?  The range of the one value v.
+ */
+static bool
+KeyMatches(const DiskannFilterKey *key, const uint64 *v)
+{
+	uint64		w[2] = {v[0], v[0]};
+
+	return KeyRangeMatches(key, key->kind == DISKANN_FILTER_INTARRAY ? v : w);
 }
 
 /*
@@ -505,4 +522,166 @@ DiskannFilterMatches(const DiskannFilter *filter, const char *record)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * DiskannFilterSummarySize
+ *		Bytes of a group summary for the layout's filter columns: 16 per
+ *		column (see diskann.h), 0 without filter columns.
+ */
+uint32
+DiskannFilterSummarySize(const DiskannLayout *layout)
+{
+	return (uint32) layout->num_filters * 2 * sizeof(uint64);
+}
+
+/*
+ * SummaryWords
+ *		Column i's two words within a group summary.
+ */
+static uint64 *
+SummaryWords(char *summary, int i)
+{
+	return (uint64 *) (summary + i * 2 * sizeof(uint64));
+}
+
+/*
+ * DiskannFilterSummaryInit
+ *		Make summary cover no value at all.
+ */
+void
+DiskannFilterSummaryInit(const DiskannLayout *layout, char *summary)
+{
+	for (int i = 0; i < layout->num_filters; i++)
+	{
+		uint64		w[2] = {0, 0};
+
+		if (layout->filter_kinds[i] == DISKANN_FILTER_INT)
+		{
+			w[0] = (uint64) PG_INT64_MAX;
+			w[1] = (uint64) PG_INT64_MIN;
+		}
+		else if (layout->filter_kinds[i] != DISKANN_FILTER_INTARRAY)
+			w[0] = PG_UINT64_MAX;
+		memcpy(SummaryWords(summary, i), w, sizeof(w));
+	}
+}
+
+/*
+ * DiskannFilterSummaryAdd
+ *		Widen summary to cover record (its NULL values need no room).
+ */
+void
+DiskannFilterSummaryAdd(const DiskannLayout *layout, char *summary, const char *record)
+{
+	uint32		offsets[DISKANN_MAX_FILTERS];
+	uint32		nulls;
+
+	FilterOffsets(layout, offsets);
+	memcpy(&nulls, record, sizeof(uint32));
+	for (int i = 0; i < layout->num_filters; i++)
+	{
+		uint64		w[2];
+		uint64		v[2] = {0, 0};
+
+		if (nulls & (1U << i))
+			continue;
+		memcpy(w, SummaryWords(summary, i), sizeof(w));
+		memcpy(v, record + offsets[i], KindWidth(layout->filter_kinds[i]));
+		switch (layout->filter_kinds[i])
+		{
+			case DISKANN_FILTER_INT:
+				w[0] = (uint64) Min((int64) w[0], (int64) v[0]);
+				w[1] = (uint64) Max((int64) w[1], (int64) v[0]);
+				break;
+			case DISKANN_FILTER_INTARRAY:
+				w[0] |= v[0];
+				w[1] |= v[1];
+				break;
+			default:
+				w[0] = Min(w[0], v[0]);
+				w[1] = Max(w[1], v[0]);
+				break;
+		}
+		memcpy(SummaryWords(summary, i), w, sizeof(w));
+	}
+}
+
+/*
+ * DiskannFilterSummaryCovers
+ *		Does summary cover record (for diskann_verify)?
+ */
+bool
+DiskannFilterSummaryCovers(const DiskannLayout *layout, const char *summary,
+						   const char *record)
+{
+	char		widened[DISKANN_MAX_FILTERS * 2 * sizeof(uint64)];
+	uint32		size = DiskannFilterSummarySize(layout);
+
+	memcpy(widened, summary, size);
+	DiskannFilterSummaryAdd(layout, widened, record);
+	return memcmp(widened, summary, size) == 0;
+}
+
+/*
+ * DiskannFilterSummaryMatches
+ *		Could a node covered by summary satisfy every key of the filter?
+ *		(False means the group can be skipped; true is only a maybe.)
+ */
+bool
+DiskannFilterSummaryMatches(const DiskannFilter *filter, const char *summary)
+{
+	if (filter == NULL)
+		return true;
+	if (filter->never)
+		return false;
+	for (int i = 0; i < filter->nkeys; i++)
+	{
+		const DiskannFilterKey *key = &filter->keys[i];
+		uint64		w[2];
+
+		memcpy(w, summary + key->column * 2 * sizeof(uint64), sizeof(w));
+		if (!KeyRangeMatches(key, w))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * DiskannFilterRecordCompare
+ *		Order of filter records (NULL bitmap first, then the values in
+ *		column order; integers as signed), for CREATE INDEX to place nodes
+ *		that share values in the same groups.
+ */
+int
+DiskannFilterRecordCompare(const DiskannLayout *layout, const char *a, const char *b)
+{
+	uint32		offsets[DISKANN_MAX_FILTERS];
+	uint32		na;
+	uint32		nb;
+
+	memcpy(&na, a, sizeof(uint32));
+	memcpy(&nb, b, sizeof(uint32));
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	FilterOffsets(layout, offsets);
+	for (int i = 0; i < layout->num_filters; i++)
+	{
+		int			words = KindWidth(layout->filter_kinds[i]) / sizeof(uint64);
+
+		for (int j = 0; j < words; j++)
+		{
+			uint64		va;
+			uint64		vb;
+
+			memcpy(&va, a + offsets[i] + j * sizeof(uint64), sizeof(uint64));
+			memcpy(&vb, b + offsets[i] + j * sizeof(uint64), sizeof(uint64));
+			if (va == vb)
+				continue;
+			if (layout->filter_kinds[i] == DISKANN_FILTER_INT)
+				return (int64) va < (int64) vb ? -1 : 1;
+			return va < vb ? -1 : 1;
+		}
+	}
+	return 0;
 }

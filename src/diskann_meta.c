@@ -43,6 +43,7 @@ DiskannFillMetaPage(Page page, const DiskannLayout *layout, int search_list_size
 	meta->filter_size = layout->filter_size;
 	memcpy(meta->filter_kinds, layout->filter_kinds, DISKANN_MAX_FILTERS);
 	meta->payload = layout->storage;
+	meta->summary_size = layout->summary_size;
 	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
 	{
 		meta->quant_bits = layout->bits;

@@ -148,8 +148,8 @@ SetDerivedSizes(DiskannLayout *layout)
 
 /*
  * DiskannInitLayout
- *		Work out head and vector slot sizes and the group shape for a new
- *		index: the number of heads per group whose pages waste the least
+ *		Work out head and vector slot sizes, the group summary (with filter
+ *		columns) and the group shape for a new index: the number of heads per group whose pages waste the least
  *		space (ties go to more heads, so heads lie densely), within
  *		DISKANN_MAX_PAGES_PER_GROUP pages unless one node needs more.
  */
@@ -173,12 +173,14 @@ DiskannInitLayout(DiskannLayout *layout, int dimensions, DiskannMetric metric,
 	layout->storage = storage;
 	layout->bits = (storage == DISKANN_PAYLOAD_RABITQ) ? bits : 0;
 	SetDerivedSizes(layout);
+	layout->summary_size = DiskannFilterSummarySize(layout);
 	node_bytes = layout->head_size + layout->vector_size;
-	max_heads = Min(DISKANN_PAGE_DATA_SIZE / layout->head_size, DISKANN_MAX_HEADS_PER_GROUP);
+	max_heads = Min((DISKANN_PAGE_DATA_SIZE - layout->summary_size) / layout->head_size,
+					DISKANN_MAX_HEADS_PER_GROUP);
 
 	for (uint32 h = 1; h <= max_heads; h++)
 	{
-		uint64		bytes = (uint64) h * node_bytes;
+		uint64		bytes = layout->summary_size + (uint64) h * node_bytes;
 		uint32		pages = (uint32) ((bytes + DISKANN_PAGE_DATA_SIZE - 1) / DISKANN_PAGE_DATA_SIZE);
 		double		waste = 1.0 - (double) bytes / ((double) pages * DISKANN_PAGE_DATA_SIZE);
 
@@ -214,6 +216,14 @@ DiskannLayoutFromMeta(Relation index, DiskannLayout *layout, DiskannMetaPage met
 	layout->storage = meta->payload;
 	layout->bits = meta->quant_bits;
 	SetDerivedSizes(layout);
+	layout->summary_size = meta->summary_size;
+	if (layout->summary_size != 0 && layout->summary_size != DiskannFilterSummarySize(layout))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("diskann index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errdetail("Its group summary size %u does not fit its %u filter columns.",
+						   meta->summary_size, layout->num_filters)));
 	if (layout->head_size != meta->head_size || layout->vector_size != meta->vector_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -361,7 +371,7 @@ DiskannHeadPosition(const DiskannLayout *layout, DiskannNode node,
 					BlockNumber *blkno, uint32 *offset)
 {
 	*blkno = DiskannGroupFirstBlock(layout, node / layout->heads_per_group);
-	*offset = (node % layout->heads_per_group) * layout->head_size;
+	*offset = layout->summary_size + (node % layout->heads_per_group) * layout->head_size;
 }
 
 /*
@@ -373,7 +383,8 @@ void
 DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
 					  BlockNumber *blkno, uint32 *offset)
 {
-	uint64		pos = (uint64) layout->heads_per_group * layout->head_size +
+	uint64		pos = layout->summary_size +
+		(uint64) layout->heads_per_group * layout->head_size +
 		(uint64) (node % layout->heads_per_group) * layout->vector_size;
 
 	*blkno = DiskannGroupFirstBlock(layout, node / layout->heads_per_group) +
@@ -388,7 +399,19 @@ DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
 DiskannNodeHeader *
 DiskannPageHead(Page page, const DiskannLayout *layout, uint32 i)
 {
-	return (DiskannNodeHeader *) (PageGetContents(page) + i * layout->head_size);
+	return (DiskannNodeHeader *) (PageGetContents(page) + layout->summary_size +
+								  i * layout->head_size);
+}
+
+/*
+ * DiskannGroupSummary
+ *		The summary of a group's filter records on its head page (in
+ *		indexes that have one: layout->summary_size > 0).
+ */
+char *
+DiskannGroupSummary(Page page)
+{
+	return PageGetContents(page);
 }
 
 /*
@@ -444,6 +467,48 @@ DiskannLockHead(Relation index, const DiskannLayout *layout, DiskannNode node, i
 	*hdr = DiskannIsHeadPage(page) ?
 		(DiskannNodeHeader *) (PageGetContents(page) + offset) : NULL;
 	return buf;
+}
+
+/*
+ * DiskannPinHeadPage
+ *		Pin the head page of group (no lock) and ask the CPU to start
+ *		fetching what a pass over its heads reads first: the page header
+ *		and group summary, or without a summary each head's flags and filter
+ *		record (DiskannPrefetchHeads).  Only a hint: the caller reads the
+ *		page under a share lock after it has done other work, so that the
+ *		fetches overlap that work.
+ */
+Buffer
+DiskannPinHeadPage(Relation index, const DiskannLayout *layout, uint32 group)
+{
+	BlockNumber blkno;
+	uint32		offset;
+	Buffer		buf;
+
+	DiskannHeadPosition(layout, group * layout->heads_per_group, &blkno, &offset);
+	buf = ReadNodeBuffer(index, blkno);
+	__builtin_prefetch(BufferGetPage(buf));
+	if (layout->summary_size == 0)
+		DiskannPrefetchHeads(BufferGetPage(buf), layout);
+	return buf;
+}
+
+/*
+ * DiskannPrefetchHeads
+ *		Ask the CPU to start fetching each head's flags and filter record of
+ *		a head page (a hint; no lock needed).
+ */
+void
+DiskannPrefetchHeads(Page page, const DiskannLayout *layout)
+{
+	for (uint32 i = 0; i < layout->heads_per_group; i++)
+	{
+		const char *head = (const char *) DiskannPageHead(page, layout, i);
+
+		__builtin_prefetch(head);
+		if (layout->filter_size > 0)
+			__builtin_prefetch(head + layout->filter_offset);
+	}
 }
 
 /*
@@ -618,7 +683,14 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 			const char *p;
 
 			DiskannVectorPosition(layout, nodes[start + i], &blkno, &offsets[i]);
-			bufs[i] = ReadNodeBuffer(index, blkno);
+			if (i > 0 && blkno == BufferGetBlockNumber(bufs[i - 1]))
+			{
+				/* nodes of one group often share a page: pin it again */
+				IncrBufferRefCount(bufs[i - 1]);
+				bufs[i] = bufs[i - 1];
+			}
+			else
+				bufs[i] = ReadNodeBuffer(index, blkno);
 			p = PageGetContents(BufferGetPage(bufs[i])) + offsets[i];
 			for (int line = 0; line < lines; line++)
 				__builtin_prefetch(p + line * 64);
@@ -740,15 +812,19 @@ DiskannReadSlotFilter(Relation index, const DiskannLayout *layout, DiskannNode n
 /*
  * DiskannFillGroupImage
  *		Fill image (pages_per_group data areas back to back) with an empty
- *		group: every head a free slot never used, vectors zero.
+ *		group: a summary that covers nothing, every head a free slot never
+ *		used, vectors zero.
  */
 void
 DiskannFillGroupImage(const DiskannLayout *layout, char *image)
 {
 	memset(image, 0, (size_t) layout->pages_per_group * DISKANN_PAGE_DATA_SIZE);
+	if (layout->summary_size > 0)
+		DiskannFilterSummaryInit(layout, image);
 	for (uint32 i = 0; i < layout->heads_per_group; i++)
 	{
-		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + i * layout->head_size);
+		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + layout->summary_size +
+														 i * layout->head_size);
 		DiskannNode *nbrs = DiskannHeadNeighbors(hdr);
 
 		hdr->flags = DISKANN_NODE_FREE;

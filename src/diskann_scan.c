@@ -90,6 +90,11 @@
 /* Seeds a filtered walk starts from, besides the entry point */
 #define SCAN_MAX_SEEDS			64
 
+/* head pages whose matching nodes the exact pass reads in one batch */
+#define EXACT_BATCH_GROUPS		8
+/* head pages the exact pass pins (and starts fetching) ahead of reading */
+#define EXACT_PIN_AHEAD			8
+
 /* A node the scan has found */
 typedef struct ScanCandidate
 {
@@ -175,13 +180,17 @@ typedef struct DiskannScanOpaqueData
 	int64		walk_budget;	/* expansions before the exact pass */
 	int64		bridge_budget;	/* bridges the walk may expand */
 
-	/* a head page's live matching nodes (GroupMatches), heads_per_group each */
+	/*
+	 * live matching nodes of head pages (GroupMatches), room for
+	 * EXACT_BATCH_GROUPS pages
+	 */
 	DiskannNode *grp_nodes;
 	uint32	   *grp_headgen;	/* their generations, from the heads */
 	ItemPointerData *grp_tids;
 	float	   *grp_dists;
 	float	   *grp_bounds;
 	uint32	   *grp_vecgen;		/* their vectors' generations */
+	int			ngrp;			/* how many */
 
 	/* the exact pass */
 	bool		exact;			/* walking is over */
@@ -218,6 +227,7 @@ typedef struct DiskannScanOpaqueData
 	int64		matched;		/* nodes found that matched the filter */
 	int64		exact_rounds;
 	int64		exact_distances;
+	int64		groups_skipped;	/* by their summaries, in the exact pass */
 	double		est_selectivity;	/* sampled, -1 if not sampled */
 } DiskannScanOpaqueData;
 
@@ -656,27 +666,41 @@ OfferExactRow(DiskannScanOpaque so, const ExactRow *row)
  * GroupMatches
  *		The live nodes of group whose stored filter values match (and, if
  *		skip_returned, that the scan has not returned), with their heap
- *		TIDs and head generations, into so->grp_*; returns how many, and the
- *		group's live nodes into *live.  Copies them under the head page's
- *		share lock (an all-zero head page, left by a crash during extension,
- *		holds none).
+ *		TIDs and head generations, appended to so->grp_* at so->ngrp;
+ *		returns how many, and the group's live nodes into *live.  buf is
+ *		the group's head page, pinned (DiskannPinHeadPage); the heads are
+ *		copied under its share lock (an all-zero head page, left by a crash
+ *		during extension, holds none), and the pin is released.  If
+ *		use_summary, a group whose summary rules the filter out is skipped
+ *		(its live nodes are then not counted).
  */
 static int
-GroupMatches(Relation index, DiskannScanOpaque so, uint32 group, bool skip_returned,
-			 uint64 *live)
+GroupMatches(DiskannScanOpaque so, Buffer buf, uint32 group, bool skip_returned,
+			 bool use_summary, uint64 *live)
 {
 	const DiskannLayout *layout = &so->layout;
-	DiskannNodeHeader *first;
-	Buffer		buf = DiskannLockHead(index, layout, group * layout->heads_per_group,
-									  BUFFER_LOCK_SHARE, &first);
 	Page		page = BufferGetPage(buf);
 	int			n = 0;
+	uint32		heads;
 
 	*live = 0;
-	for (uint32 i = 0; first != NULL && i < layout->heads_per_group; i++)
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	heads = DiskannIsHeadPage(page) ? layout->heads_per_group : 0;
+	if (heads > 0 && layout->summary_size > 0)
+	{
+		if (use_summary && !DiskannFilterSummaryMatches(so->filter, DiskannGroupSummary(page)))
+		{
+			so->groups_skipped++;
+			heads = 0;
+		}
+		else
+			DiskannPrefetchHeads(page, layout);
+	}
+	for (uint32 i = 0; i < heads; i++)
 	{
 		DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
 		DiskannNode node = group * layout->heads_per_group + i;
+		int			at = so->ngrp + n;
 
 		if (hdr->flags != DISKANN_NODE_LIVE)
 			continue;
@@ -684,29 +708,28 @@ GroupMatches(Relation index, DiskannScanOpaque so, uint32 group, bool skip_retur
 		if ((skip_returned && MapTest(so, so->returned, node)) ||
 			!DiskannFilterMatches(so->filter, DiskannHeadFilter(hdr, layout)))
 			continue;
-		so->grp_nodes[n] = node;
-		so->grp_headgen[n] = hdr->generation;
-		so->grp_tids[n] = hdr->heaptid;
+		so->grp_nodes[at] = node;
+		so->grp_headgen[at] = hdr->generation;
+		so->grp_tids[at] = hdr->heaptid;
 		n++;
 	}
 	UnlockReleaseBuffer(buf);
+	so->ngrp += n;
 	return n;
 }
 
 /*
- * ExactGroup
- *		Offer the live, matching, not yet returned nodes of one group to the
- *		exact pass's round.  The heads are copied under the head page's
- *		share lock; distances are computed after it is released, and a
- *		node whose vector is of another occupant than its head (the slot
- *		was reused meanwhile) is left out.
+ * ExactOffer
+ *		Offer the nodes collected in so->grp_* to the exact pass's round,
+ *		with their distances computed in one batch (after the head pages'
+ *		locks are released); a node whose vector is of another occupant
+ *		than its head (the slot was reused meanwhile) is left out.
  */
 static void
-ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
+ExactOffer(Relation index, DiskannScanOpaque so, bool first_round)
 {
 	const DiskannLayout *layout = &so->layout;
-	uint64		live;
-	int			n = GroupMatches(index, so, group, true, &live);
+	int			n = so->ngrp;
 
 	if (so->query)
 	{
@@ -740,19 +763,24 @@ ExactGroup(Relation index, DiskannScanOpaque so, uint32 group, bool first_round)
 			continue;
 		OfferExactRow(so, &row);
 	}
+	so->ngrp = 0;
 }
 
 /*
  * ExactRound
  *		Collect and sort the next round of the exact pass: the first
  *		round_rows rows after the previous round's last.  Returns false if
- *		there are none.
+ *		there are none.  The head pages are read in order, each pinned and
+ *		its first lines prefetched EXACT_PIN_AHEAD groups ahead; the
+ *		matching nodes of EXACT_BATCH_GROUPS groups get their distances in
+ *		one batch.
  */
 static bool
 ExactRound(Relation index, DiskannScanOpaque so)
 {
 	uint32		ngroups = DiskannNumGroups(&so->layout, RelationGetNumberOfBlocks(index));
 	bool		first_round;
+	Buffer		ahead[EXACT_PIN_AHEAD];
 
 	if (so->phase_rounds > 0 && !so->more_rounds)
 	{
@@ -786,10 +814,21 @@ ExactRound(Relation index, DiskannScanOpaque so)
 	so->nrows = 0;
 	so->nextrow = 0;
 	so->more_rounds = false;
+	so->ngrp = 0;
+	for (uint32 group = 0; group < Min(ngroups, EXACT_PIN_AHEAD); group++)
+		ahead[group] = DiskannPinHeadPage(index, &so->layout, group);
 	for (uint32 group = 0; group < ngroups; group++)
 	{
+		Buffer		buf = ahead[group % EXACT_PIN_AHEAD];
+		uint64		live;
+
 		CHECK_FOR_INTERRUPTS();
-		ExactGroup(index, so, group, first_round);
+		if (group + EXACT_PIN_AHEAD < ngroups)
+			ahead[group % EXACT_PIN_AHEAD] =
+				DiskannPinHeadPage(index, &so->layout, group + EXACT_PIN_AHEAD);
+		GroupMatches(so, buf, group, true, true, &live);
+		if ((group + 1) % EXACT_BATCH_GROUPS == 0 || group + 1 == ngroups)
+			ExactOffer(index, so, first_round);
 	}
 	qsort(so->rows, so->nrows, sizeof(ExactRow), ExactRowCompare);
 	if (so->nrows > 0)
@@ -844,8 +883,12 @@ SampleHeads(Relation index, DiskannScanOpaque so)
 	{
 		uint32		group = (uint32) ((uint64) p * ngroups / npages);
 		uint64		group_live;
-		int			m = GroupMatches(index, so, group, false, &group_live);
+		int			m;
 		int			taken = 0;
+
+		so->ngrp = 0;
+		m = GroupMatches(so, DiskannPinHeadPage(index, layout, group), group, false, false,
+						 &group_live);
 
 		live += group_live;
 		matching += m;
@@ -1027,12 +1070,12 @@ StartSearch(IndexScanDesc scan)
 	so->bounds = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->matches = palloc(sizeof(bool) * so->layout.num_neighbors);
-	so->grp_nodes = palloc(sizeof(DiskannNode) * so->layout.heads_per_group);
-	so->grp_headgen = palloc(sizeof(uint32) * so->layout.heads_per_group);
-	so->grp_tids = palloc(sizeof(ItemPointerData) * so->layout.heads_per_group);
-	so->grp_dists = palloc(sizeof(float) * so->layout.heads_per_group);
-	so->grp_bounds = palloc(sizeof(float) * so->layout.heads_per_group);
-	so->grp_vecgen = palloc(sizeof(uint32) * so->layout.heads_per_group);
+	so->grp_nodes = palloc(sizeof(DiskannNode) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
+	so->grp_headgen = palloc(sizeof(uint32) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
+	so->grp_tids = palloc(sizeof(ItemPointerData) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
+	so->grp_dists = palloc(sizeof(float) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
+	so->grp_bounds = palloc(sizeof(float) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
+	so->grp_vecgen = palloc(sizeof(uint32) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
 	so->last_distance = -get_float4_infinity();
 	so->exact_floor = -get_float4_infinity();
 	so->max_rows = (int) Max(1024, Min((double) work_mem * 1024 / sizeof(ExactRow),
@@ -1498,11 +1541,12 @@ diskannendscan(IndexScanDesc scan)
 			 INT64_FORMAT " nodes (" INT64_FORMAT " approaching, " INT64_FORMAT
 			 " bridges), found " INT64_FORMAT
 			 " matching; exact pass: " INT64_FORMAT " rounds, " INT64_FORMAT
-			 " distances; sampled selectivity %.4f; " INT64_FORMAT
+			 " distances, " INT64_FORMAT " groups skipped; sampled selectivity %.4f; "
+			 INT64_FORMAT
 			 " candidates, " INT64_FORMAT " vectors read from the table",
 			 so->output_rows, so->examined, so->approach_expanded,
 			 so->bridges_expanded, so->matched,
-			 so->exact_rounds, so->exact_distances, so->est_selectivity,
+			 so->exact_rounds, so->exact_distances, so->groups_skipped, so->est_selectivity,
 			 so->returned_rows, so->heap_reads);
 	elog(DEBUG2, "diskann scan: walk computed " INT64_FORMAT " distances", so->distances);
 	if (so->reader)

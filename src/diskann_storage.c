@@ -180,6 +180,8 @@ TryClaimOnPage(Relation index, const DiskannLayout *layout, uint32 group,
 		DiskannSetFreed(hdr, InvalidFullTransactionId);
 		if (layout->filter_size > 0)
 			memcpy(DiskannHeadFilter(hdr, layout), filter, layout->filter_size);
+		if (layout->summary_size > 0)
+			DiskannFilterSummaryAdd(layout, DiskannGroupSummary(page), filter);
 		*generation = hdr->generation;
 		*node = group * layout->heads_per_group + found;
 		GenericXLogFinish(state);

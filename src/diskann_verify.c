@@ -56,12 +56,13 @@ OpenInspect(Oid relid, Inspect *in)
 	DiskannLayoutFromMeta(in->index, &in->layout, &in->meta);
 	in->nblocks = RelationGetNumberOfBlocks(index);
 	in->ngroups = DiskannNumGroups(&in->layout, in->nblocks);
-	in->heads = palloc((size_t) in->layout.heads_per_group * in->layout.head_size);
+	in->heads = palloc(in->layout.summary_size +
+					   (size_t) in->layout.heads_per_group * in->layout.head_size);
 }
 
 /*
  * ReadGroupHeads
- *		Copy group's heads into in->heads; in->head_page_ok says whether
+ *		Copy group's summary and heads into in->heads; in->head_page_ok says whether
  *		its first page is an initialised head page, in->head_page_new
  *		whether it is all zero.
  */
@@ -77,7 +78,7 @@ ReadGroupHeads(Inspect *in, uint32 group)
 	in->head_page_ok = DiskannIsHeadPage(page);
 	in->head_page_new = PageIsNew(page);
 	if (in->head_page_ok)
-		memcpy(in->heads, PageGetContents(page),
+		memcpy(in->heads, PageGetContents(page), in->layout.summary_size +
 			   (size_t) in->layout.heads_per_group * in->layout.head_size);
 	UnlockReleaseBuffer(buf);
 }
@@ -89,7 +90,8 @@ ReadGroupHeads(Inspect *in, uint32 group)
 static DiskannNodeHeader *
 GroupHead(Inspect *in, uint32 i)
 {
-	return (DiskannNodeHeader *) (in->heads + (size_t) i * in->layout.head_size);
+	return (DiskannNodeHeader *) (in->heads + in->layout.summary_size +
+								  (size_t) i * in->layout.head_size);
 }
 
 /*
@@ -114,8 +116,9 @@ Report(Tuplestorestate *ts, TupleDesc desc, const char *fmt,...)
 /*
  * CheckHead
  *		Checks of one head: flags, free-slot stamp, degree, neighbour
- *		references, that its vector is its occupant's (generation), and
- *		that the filter values stored twice agree.
+ *		references, that its vector is its occupant's (generation), that
+ *		the filter values stored twice agree and that the group's summary
+ *		covers them.
  *		Returns false if the node's flags are invalid.
  */
 static bool
@@ -145,6 +148,9 @@ CheckHead(Inspect *in, DiskannNode n, DiskannNodeHeader *hdr,
 	}
 	if (hdr->generation == 0)
 		Report(ts, desc, "node %u is in use but has generation 0", n);
+	if (in->layout.summary_size > 0 &&
+		!DiskannFilterSummaryCovers(&in->layout, in->heads, DiskannHeadFilter(hdr, &in->layout)))
+		Report(ts, desc, "node %u has filter values outside its group's summary", n);
 	/* a node not yet live, or never live, may lack its vector (crash) */
 	if (f == DISKANN_NODE_LIVE)
 	{
