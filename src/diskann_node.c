@@ -671,7 +671,7 @@ DiskannNodeDistances(Relation index, const DiskannLayout *layout,
 
 	/* a code is read whole; a float vector's first lines start the stream */
 	int			lines = (layout->storage == DISKANN_PAYLOAD_RABITQ) ?
-		Min((layout->vector_size + 63) / 64 + 1, 8) : 4;
+		Min((layout->vector_size + 63) / 64 + 1, 16) : 4;
 
 	for (int start = 0; start < n; start += DISKANN_DISTANCE_BATCH)
 	{
