@@ -115,7 +115,11 @@ diskannoptions(Datum reloptions, bool validate)
 	opts = (DiskannOptions *) build_reloptions(reloptions, validate, diskann_relopt_kind,
 											   sizeof(DiskannOptions), tab, lengthof(tab));
 	if (validate && opts)
+	{
+		/* at CREATE INDEX and ALTER INDEX ... SET (with the other options) */
+		DiskannCheckListSize(opts->num_neighbors, opts->search_list_size);
 		DiskannCheckStorageOptions(opts);
+	}
 	return (bytea *) opts;
 }
 

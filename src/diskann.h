@@ -359,6 +359,7 @@ typedef struct DiskannRecentBuffers
 typedef struct DiskannBackendCache
 {
 	BlockNumber insert_page;	/* head page of the last slot claimed */
+	uint32		known_nodes;	/* slots the index had at the last look */
 	DiskannRecentBuffers *recent;
 	OmenQuantizer *quant;		/* compressed: the quantizer */
 } DiskannBackendCache;
@@ -478,6 +479,7 @@ extern int	DiskannGetStorage(Relation index, DiskannMetric metric);
 extern int	DiskannGetBits(Relation index, int dimensions);
 extern void DiskannValidateStorage(const char *value);
 extern void DiskannCheckStorageOptions(DiskannOptions *opts);
+extern void DiskannCheckListSize(int num_neighbors, int search_list_size);
 extern int	DiskannGetSearchListSize(Relation index);
 extern double DiskannGetMaxAlpha(Relation index);
 extern float DiskannPruneAlpha(DiskannMetric metric, float alpha);
@@ -485,6 +487,8 @@ extern bool DiskannPrepareVector(DiskannMetric metric, const float *in, float *o
 extern float (*DiskannDistanceFunction(DiskannMetric metric)) (const float *, const float *, int);
 extern float (*DiskannHalfDistanceFunction(DiskannMetric metric)) (const float *, const OmenHalf *, int);
 extern void DiskannInitPage(Page page, uint16 flags);
+extern void DiskannPageCorrupted(Relation index, BlockNumber blkno, const char *detail);
+extern bool DiskannHeadPageOk(Relation index, Buffer buf);
 
 /* diskann_meta.c */
 extern void DiskannFillMetaPage(Page page, const DiskannLayout *layout,
@@ -522,6 +526,13 @@ extern Buffer DiskannLockHead(Relation index, const DiskannLayout *layout, Diska
 							  int mode, DiskannNodeHeader **hdr);
 extern Buffer DiskannPinHeadPage(Relation index, const DiskannLayout *layout, uint32 group);
 extern void DiskannPrefetchHeads(Page page, const DiskannLayout *layout);
+extern void DiskannCheckHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+							 const DiskannNodeHeader *hdr, const DiskannNode *nbrs);
+extern void DiskannCheckNode(Relation index, const DiskannLayout *layout, DiskannNode node,
+							 BlockNumber blkno);
+extern void DiskannCopyHead(Relation index, const DiskannLayout *layout,
+							DiskannNode node,
+							DiskannNodeHeader *hdr, DiskannNode *nbrs);
 extern void DiskannReadHead(Relation index, const DiskannLayout *layout,
 							DiskannNode node,
 							DiskannNodeHeader *hdr, DiskannNode *nbrs);

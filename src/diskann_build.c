@@ -1031,12 +1031,7 @@ InitBuildState(DiskannBuildState *bs, Relation heap, Relation index)
 	bs->index = index;
 	bs->search_list_size = DiskannGetSearchListSize(index);
 	bs->max_alpha = DiskannGetMaxAlpha(index);
-	if (bs->search_list_size < R)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("search_list_size must be greater than or equal to num_neighbors"),
-				 errdetail("search_list_size is %d, num_neighbors is %d.",
-						   bs->search_list_size, R)));
+	DiskannCheckListSize(R, bs->search_list_size);
 	nfilters = DiskannIndexFilterKinds(index, kinds);
 	bs->vcol = DiskannVectorColumn(index);
 	DiskannInitLayout(&bs->layout, GetIndexDimensions(index), DiskannGetMetric(index), R,
@@ -1142,6 +1137,9 @@ diskannbuildempty(Relation index)
 {
 	DiskannBuildState bs;
 	Buffer		buf;
+	MemoryContext buildctx = AllocSetContextCreate(CurrentMemoryContext, "diskann build empty",
+												   ALLOCSET_SMALL_SIZES);
+	MemoryContext oldctx = MemoryContextSwitchTo(buildctx);
 
 	InitBuildState(&bs, NULL, index);
 	buf = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, NULL);
@@ -1153,4 +1151,6 @@ diskannbuildempty(Relation index)
 	log_newpage_buffer(buf, true);
 	END_CRIT_SECTION();
 	UnlockReleaseBuffer(buf);
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextDelete(buildctx);
 }

@@ -75,6 +75,19 @@ CheckMeta(Relation index, DiskannMetaPage m)
 						RelationGetRelationName(index), m->version,
 						DISKANN_LAYOUT_VERSION),
 				 errhint("REINDEX the index.")));
+	if (m->dimensions < 1 || m->dimensions > DISKANN_MAX_DIM ||
+		m->metric < DISKANN_METRIC_L2 || m->metric > DISKANN_METRIC_L1 ||
+		m->num_neighbors < DISKANN_MIN_NUM_NEIGHBORS ||
+		m->num_neighbors > DISKANN_MAX_NUM_NEIGHBORS ||
+		m->heads_per_group < 1 || m->heads_per_group > DISKANN_MAX_HEADS_PER_GROUP ||
+		m->pages_per_group < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("diskann index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errdetail("It claims %u dimensions, metric %u, %u neighbours, %u nodes per %u pages.",
+						   m->dimensions, m->metric, m->num_neighbors,
+						   m->heads_per_group, m->pages_per_group)));
 	if (m->num_filters > DISKANN_MAX_FILTERS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),

@@ -66,6 +66,7 @@ DiskannGetBackendCache(Relation index)
 		DiskannBackendCache *cache = palloc(sizeof(DiskannBackendCache));
 
 		cache->insert_page = InvalidBlockNumber;
+		cache->known_nodes = 0;
 		cache->recent = NewRecentBuffers(DISKANN_RECENT_BITS);
 		cache->quant = NULL;
 		index->rd_amcache = cache;
@@ -232,6 +233,19 @@ DiskannLayoutFromMeta(Relation index, DiskannLayout *layout, DiskannMetaPage met
 				 errdetail("Its node sizes (%u, %u) do not follow from its options (%u, %u).",
 						   meta->head_size, meta->vector_size,
 						   layout->head_size, layout->vector_size)));
+	if (layout->summary_size + (uint64) layout->heads_per_group * layout->head_size >
+		DISKANN_PAGE_DATA_SIZE ||
+		layout->summary_size + (uint64) layout->heads_per_group *
+		(layout->head_size + layout->vector_size) >
+		(uint64) layout->pages_per_group * DISKANN_PAGE_DATA_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("diskann index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errdetail("Its %u nodes of %u + %u bytes do not fit %u pages.",
+						   layout->heads_per_group, layout->head_size, layout->vector_size,
+						   layout->pages_per_group)));
+	DiskannCheckNode(index, layout, meta->entry_point, DISKANN_METAPAGE_BLKNO);
 	if (layout->storage == DISKANN_PAYLOAD_RABITQ)
 	{
 		const OmenQuantizer *quant = DiskannCachedQuantizer(index, meta);
@@ -442,6 +456,8 @@ bool
 DiskannIsHeadPage(Page page)
 {
 	return !PageIsNew(page) &&
+		PageGetSpecialSize(page) == MAXALIGN(sizeof(DiskannPageOpaqueData)) &&
+		DiskannPageGetOpaque(page)->page_id == DISKANN_PAGE_ID &&
 		(DiskannPageGetOpaque(page)->flags & DISKANN_PAGE_HEADS) != 0;
 }
 
@@ -464,9 +480,71 @@ DiskannLockHead(Relation index, const DiskannLayout *layout, DiskannNode node, i
 	buf = ReadNodeBuffer(index, blkno);
 	LockBuffer(buf, mode);
 	page = BufferGetPage(buf);
-	*hdr = DiskannIsHeadPage(page) ?
+	*hdr = DiskannHeadPageOk(index, buf) ?
 		(DiskannNodeHeader *) (PageGetContents(page) + offset) : NULL;
 	return buf;
+}
+
+/*
+ * DiskannCheckNode
+ *		Error out (index corrupted, naming blkno, where node was found)
+ *		unless node is DISKANN_INVALID_NODE or a slot the index has.  The
+ *		slot count is the one this backend saw last, read afresh when node
+ *		is beyond it (concurrent inserts may have added groups since).
+ */
+void
+DiskannCheckNode(Relation index, const DiskannLayout *layout, DiskannNode node,
+				 BlockNumber blkno)
+{
+	DiskannBackendCache *cache;
+	uint32		nodes;
+	char		detail[128];
+
+	if (node == DISKANN_INVALID_NODE || node < DiskannGetBackendCache(index)->known_nodes)
+		return;
+	nodes = DiskannNumGroups(layout, RelationGetNumberOfBlocks(index)) * layout->heads_per_group;
+	cache = DiskannGetBackendCache(index);
+	cache->known_nodes = Max(cache->known_nodes, nodes);
+	if (node < nodes)
+		return;
+	snprintf(detail, sizeof(detail), "Node number %u is beyond the index's %u slots.",
+			 node, nodes);
+	DiskannPageCorrupted(index, blkno, detail);
+}
+
+/*
+ * DiskannCheckHead
+ *		Error out (index corrupted) unless hdr, node's head, lists at most R
+ *		neighbours (nbrs: its list, or a copy of it), each a slot the index
+ *		has (DiskannCheckNode).  For every head a graph routine or VACUUM
+ *		reads, so that damage never makes them read or write out of bounds.
+ */
+void
+DiskannCheckHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+				 const DiskannNodeHeader *hdr, const DiskannNode *nbrs)
+{
+	BlockNumber blkno;
+	uint32		offset;
+	uint32		known = DiskannGetBackendCache(index)->known_nodes;
+
+	DiskannHeadPosition(layout, node, &blkno, &offset);
+	if (hdr->num_neighbors > layout->num_neighbors)
+	{
+		char		detail[128];
+
+		snprintf(detail, sizeof(detail), "Node %u lists %u neighbours, more than num_neighbors %d.",
+				 node, hdr->num_neighbors, layout->num_neighbors);
+		DiskannPageCorrupted(index, blkno, detail);
+	}
+	for (int i = 0; i < hdr->num_neighbors; i++)
+	{
+		/* the common case without a call: a number below the known count */
+		if (nbrs[i] >= known && nbrs[i] != DISKANN_INVALID_NODE)
+		{
+			DiskannCheckNode(index, layout, nbrs[i], blkno);
+			known = DiskannGetBackendCache(index)->known_nodes;
+		}
+	}
 }
 
 /*
@@ -512,13 +590,16 @@ DiskannPrefetchHeads(Page page, const DiskannLayout *layout)
 }
 
 /*
- * DiskannReadHead
+ * DiskannCopyHead
  *		Copy node's header and (if nbrs is not NULL) its R neighbour
- *		entries, under a share lock of the head's page.  A head on a page
- *		not yet initialised reads as flags 0, no neighbours.
+ *		entries, under a share lock of the head's page, unchecked: degree
+ *		and numbers as stored (the degree capped at R).  A head on a page
+ *		not yet initialised reads as flags 0, no neighbours.  For
+ *		diskann_verify, which reports what is wrong; others use
+ *		DiskannReadHead.
  */
 void
-DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+DiskannCopyHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 				DiskannNodeHeader *hdr, DiskannNode *nbrs)
 {
 	DiskannNodeHeader *h;
@@ -533,6 +614,20 @@ DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 	else
 		memset(hdr, 0, sizeof(DiskannNodeHeader));
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * DiskannReadHead
+ *		DiskannCopyHead, and (if nbrs is not NULL) DiskannCheckHead: an
+ *		error if the degree or a neighbour number is out of range.
+ */
+void
+DiskannReadHead(Relation index, const DiskannLayout *layout, DiskannNode node,
+				DiskannNodeHeader *hdr, DiskannNode *nbrs)
+{
+	DiskannCopyHead(index, layout, node, hdr, nbrs);
+	if (nbrs)
+		DiskannCheckHead(index, layout, node, hdr, nbrs);
 	hdr->num_neighbors = Min(hdr->num_neighbors, layout->num_neighbors);
 }
 

@@ -675,8 +675,8 @@ OfferExactRow(DiskannScanOpaque so, const ExactRow *row)
  *		(its live nodes are then not counted).
  */
 static int
-GroupMatches(DiskannScanOpaque so, Buffer buf, uint32 group, bool skip_returned,
-			 bool use_summary, uint64 *live)
+GroupMatches(Relation index, DiskannScanOpaque so, Buffer buf, uint32 group,
+			 bool skip_returned, bool use_summary, uint64 *live)
 {
 	const DiskannLayout *layout = &so->layout;
 	Page		page = BufferGetPage(buf);
@@ -685,7 +685,7 @@ GroupMatches(DiskannScanOpaque so, Buffer buf, uint32 group, bool skip_returned,
 
 	*live = 0;
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	heads = DiskannIsHeadPage(page) ? layout->heads_per_group : 0;
+	heads = DiskannHeadPageOk(index, buf) ? layout->heads_per_group : 0;
 	if (heads > 0 && layout->summary_size > 0)
 	{
 		if (use_summary && !DiskannFilterSummaryMatches(so->filter, DiskannGroupSummary(page)))
@@ -826,7 +826,7 @@ ExactRound(Relation index, DiskannScanOpaque so)
 		if (group + EXACT_PIN_AHEAD < ngroups)
 			ahead[group % EXACT_PIN_AHEAD] =
 				DiskannPinHeadPage(index, &so->layout, group + EXACT_PIN_AHEAD);
-		GroupMatches(so, buf, group, true, true, &live);
+		GroupMatches(index, so, buf, group, true, true, &live);
 		if ((group + 1) % EXACT_BATCH_GROUPS == 0 || group + 1 == ngroups)
 			ExactOffer(index, so, first_round);
 	}
@@ -887,8 +887,8 @@ SampleHeads(Relation index, DiskannScanOpaque so)
 		int			taken = 0;
 
 		so->ngrp = 0;
-		m = GroupMatches(so, DiskannPinHeadPage(index, layout, group), group, false, false,
-						 &group_live);
+		m = GroupMatches(index, so, DiskannPinHeadPage(index, layout, group), group, false,
+						 false, &group_live);
 
 		live += group_live;
 		matching += m;

@@ -152,7 +152,7 @@ TryClaimOnPage(Relation index, const DiskannLayout *layout, uint32 group,
 	*more = false;
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	for (uint32 i = 0; DiskannIsHeadPage(page) && i < layout->heads_per_group; i++)
+	for (uint32 i = 0; DiskannHeadPageOk(index, buf) && i < layout->heads_per_group; i++)
 	{
 		DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
 

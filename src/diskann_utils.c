@@ -108,6 +108,22 @@ StorageOption(DiskannOptions *opts)
 }
 
 /*
+ * DiskannCheckListSize
+ *		Error out unless the build's search list can hold a full neighbour
+ *		list (search_list_size >= num_neighbors).
+ */
+void
+DiskannCheckListSize(int num_neighbors, int search_list_size)
+{
+	if (search_list_size < num_neighbors)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_list_size must be greater than or equal to num_neighbors"),
+				 errdetail("search_list_size is %d, num_neighbors is %d.",
+						   search_list_size, num_neighbors)));
+}
+
+/*
  * DiskannCheckStorageOptions
  *		Check that storage and bits go together (at CREATE INDEX and ALTER
  *		INDEX ... SET): bits is 1, 2, 4 or 8, and only for compressed
@@ -318,6 +334,43 @@ DiskannPrepareVector(DiskannMetric metric, const float *in, float *out, int dim)
 	}
 	if (out != in)
 		memcpy(out, in, sizeof(float) * dim);
+	return true;
+}
+
+/*
+ * DiskannPageCorrupted
+ *		Raise ERRCODE_INDEX_CORRUPTED for block blkno of index, with detail.
+ */
+void
+DiskannPageCorrupted(Relation index, BlockNumber blkno, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" contains a corrupted page at block %u",
+					RelationGetRelationName(index), blkno),
+			 errdetail_internal("%s", detail),
+			 errhint("Please REINDEX it.")));
+}
+
+/*
+ * DiskannHeadPageOk
+ *		Is buf (locked) an initialised head page?  An all-zero page (left by
+ *		a crash while a group was being added) is not, and holds no nodes;
+ *		any other page that is not a diskann head page means the index is
+ *		corrupted (the block is a group's first by arithmetic).
+ */
+bool
+DiskannHeadPageOk(Relation index, Buffer buf)
+{
+	Page		page = BufferGetPage(buf);
+
+	if (PageIsNew(page))
+		return false;
+	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(DiskannPageOpaqueData)) ||
+		DiskannPageGetOpaque(page)->page_id != DISKANN_PAGE_ID ||
+		(DiskannPageGetOpaque(page)->flags & DISKANN_PAGE_HEADS) == 0)
+		DiskannPageCorrupted(index, BufferGetBlockNumber(buf),
+							 "The first page of a group is not a diskann head page.");
 	return true;
 }
 

@@ -70,7 +70,7 @@ MarkDeadOnPage(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 group,
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	if (DiskannIsHeadPage(page))
+	if (DiskannHeadPageOk(index, buf))
 	{
 		for (uint32 i = 0; i < layout->heads_per_group; i++)
 		{
@@ -260,7 +260,7 @@ CollectRepaired(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 ngrou
 		vacuum_delay_point();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		for (uint32 i = 0; DiskannIsHeadPage(page) && i < layout->heads_per_group; i++)
+		for (uint32 i = 0; DiskannHeadPageOk(index, buf) && i < layout->heads_per_group; i++)
 		{
 			DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
 			DiskannNode node = group * layout->heads_per_group + i;
@@ -268,6 +268,7 @@ CollectRepaired(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 ngrou
 
 			if (hdr->flags != DISKANN_NODE_REPAIRED)
 				continue;
+			DiskannCheckHead(index, layout, node, hdr, nbrs);
 			repaired[node] = true;
 			(*nrepaired)++;
 			first[2 * node] = hdr->num_neighbors > 0 ? nbrs[0] : DISKANN_INVALID_NODE;
@@ -397,7 +398,7 @@ SweepPage(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 group,
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	if (!DiskannIsHeadPage(page))
+	if (!DiskannHeadPageOk(index, buf))
 	{
 		UnlockReleaseBuffer(buf);
 		return false;
@@ -433,6 +434,7 @@ SweepPage(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 group,
 			counts->inserting++;
 		else if (hdr->flags == DISKANN_NODE_DELETED)
 			counts->deleted++;
+		DiskannCheckHead(index, layout, node, hdr, DiskannHeadNeighbors(hdr));
 		SweepHead(hdr, node, repaired, first, nnodes);
 	}
 	GenericXLogFinish(state);

@@ -62,12 +62,13 @@ OpenInspect(Oid relid, Inspect *in)
 
 /*
  * ReadGroupHeads
- *		Copy group's summary and heads into in->heads; in->head_page_ok says whether
- *		its first page is an initialised head page, in->head_page_new
- *		whether it is all zero.
+ *		Copy group's summary and heads into in->heads; in->head_page_ok says
+ *		whether its first page is an initialised head page, in->head_page_new
+ *		whether it is all zero.  If strict, a page that is neither is an
+ *		error (index corrupted); diskann_verify reports it instead.
  */
 static void
-ReadGroupHeads(Inspect *in, uint32 group)
+ReadGroupHeads(Inspect *in, uint32 group, bool strict)
 {
 	Buffer		buf = ReadBuffer(in->index, DiskannGroupFirstBlock(&in->layout, group));
 	Page		page;
@@ -75,7 +76,7 @@ ReadGroupHeads(Inspect *in, uint32 group)
 	CHECK_FOR_INTERRUPTS();
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	in->head_page_ok = DiskannIsHeadPage(page);
+	in->head_page_ok = strict ? DiskannHeadPageOk(in->index, buf) : DiskannIsHeadPage(page);
 	in->head_page_new = PageIsNew(page);
 	if (in->head_page_ok)
 		memcpy(in->heads, PageGetContents(page), in->layout.summary_size +
@@ -236,8 +237,8 @@ CheckReachability(Inspect *in, const uint8 *flags, Tuplestorestate *ts, TupleDes
 		DiskannNodeHeader hdr;
 
 		CHECK_FOR_INTERRUPTS();
-		DiskannReadHead(in->index, &in->layout, queue[qhead++], &hdr, nbrs);
-		for (int i = 0; i < hdr.num_neighbors; i++)
+		DiskannCopyHead(in->index, &in->layout, queue[qhead++], &hdr, nbrs);
+		for (int i = 0; i < Min(hdr.num_neighbors, in->layout.num_neighbors); i++)
 		{
 			DiskannNode q = nbrs[i];
 
@@ -284,7 +285,7 @@ diskann_verify(PG_FUNCTION_ARGS)
 	flags = palloc0(Max(in.ngroups * H, 1));
 	for (uint32 g = 0; g < in.ngroups; g++)
 	{
-		ReadGroupHeads(&in, g);
+		ReadGroupHeads(&in, g, false);
 		if (!in.head_page_ok && in.head_page_new)
 			continue;			/* an extension a crash cut short: empty */
 		if (!in.head_page_ok)
@@ -335,7 +336,7 @@ diskann_stats(PG_FUNCTION_ARGS)
 	OpenInspect(PG_GETARG_OID(0), &in);
 	for (uint32 g = 0; g < in.ngroups; g++)
 	{
-		ReadGroupHeads(&in, g);
+		ReadGroupHeads(&in, g, true);
 		for (uint32 i = 0; in.head_page_ok && i < in.layout.heads_per_group; i++)
 		{
 			DiskannNodeHeader *hdr = GroupHead(&in, i);
@@ -405,7 +406,7 @@ diskann_tids(PG_FUNCTION_ARGS)
 	OpenInspect(PG_GETARG_OID(0), &in);
 	for (uint32 g = 0; g < in.ngroups; g++)
 	{
-		ReadGroupHeads(&in, g);
+		ReadGroupHeads(&in, g, true);
 		for (uint32 i = 0; in.head_page_ok && i < in.layout.heads_per_group; i++)
 		{
 			DiskannNodeHeader *hdr = GroupHead(&in, i);

@@ -46,3 +46,14 @@ CREATE FUNCTION diskann_stats(index regclass,
 -- Heap TIDs of the live nodes (checking that rows are indexed, not searching).
 CREATE FUNCTION diskann_tids(index regclass) RETURNS SETOF tid
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- These read every page of an index (and diskann_tids its heap TIDs):
+-- like PostgreSQL's own inspection functions, not for every role.
+-- Superusers and members of pg_stat_scan_tables may run them; grant
+-- EXECUTE to give others the right.
+REVOKE EXECUTE ON FUNCTION diskann_verify(regclass) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION diskann_stats(regclass) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION diskann_tids(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION diskann_verify(regclass) TO pg_stat_scan_tables;
+GRANT EXECUTE ON FUNCTION diskann_stats(regclass) TO pg_stat_scan_tables;
+GRANT EXECUTE ON FUNCTION diskann_tids(regclass) TO pg_stat_scan_tables;
