@@ -223,6 +223,7 @@ ListInsert(DiskannCandidate *list, int *len, int L, DiskannNode node, float dist
 	list[pos].distance = dist;
 	list[pos].expanded = false;
 	list[pos].flags = 0;
+	list[pos].tiebreak = 0;		/* equal distances: by node number */
 	if (*len < L)
 		(*len)++;
 	return pos;
