@@ -488,7 +488,6 @@ extern float (*DiskannDistanceFunction(DiskannMetric metric)) (const float *, co
 extern float (*DiskannHalfDistanceFunction(DiskannMetric metric)) (const float *, const OmenHalf *, int);
 extern void DiskannInitPage(Page page, uint16 flags);
 extern void DiskannPageCorrupted(Relation index, BlockNumber blkno, const char *detail);
-extern bool DiskannHeadPageOk(Relation index, Buffer buf);
 
 /* diskann_meta.c */
 extern void DiskannFillMetaPage(Page page, const DiskannLayout *layout,
@@ -521,6 +520,9 @@ extern void DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
 extern DiskannNodeHeader *DiskannPageHead(Page page, const DiskannLayout *layout, uint32 i);
 extern DiskannNode *DiskannHeadNeighbors(DiskannNodeHeader *hdr);
 extern bool DiskannIsHeadPage(Page page);
+extern bool DiskannHeadPageOk(Relation index, Buffer buf);
+extern uint32 DiskannHeadOffset(const DiskannLayout *layout, uint32 i);
+extern uint64 DiskannSlotOffset(const DiskannLayout *layout, uint32 i);
 extern DiskannBackendCache *DiskannGetBackendCache(Relation index);
 extern Buffer DiskannLockHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 							  int mode, DiskannNodeHeader **hdr);

@@ -673,10 +673,8 @@ WriteGroup(DiskannBuildState *bs, uint32 group, char *image)
 	for (uint32 i = 0; i < H; i++)
 	{
 		DiskannNode n = group * H + i;
-		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + layout->summary_size +
-														 i * layout->head_size);
-		char	   *vslot = image + layout->summary_size + H * layout->head_size +
-			i * layout->vector_size;
+		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + DiskannHeadOffset(layout, i));
+		char	   *vslot = image + DiskannSlotOffset(layout, i);
 		int			deg;
 
 		if (n >= mg->g.num_nodes)

@@ -536,13 +536,13 @@ DiskannFilterSummarySize(const DiskannLayout *layout)
 }
 
 /*
- * SummaryWords
- *		Column i's two words within a group summary.
+ * SummaryOffset
+ *		Offset of column i's two words within a group summary.
  */
-static uint64 *
-SummaryWords(char *summary, int i)
+static size_t
+SummaryOffset(int i)
 {
-	return (uint64 *) (summary + i * 2 * sizeof(uint64));
+	return i * 2 * sizeof(uint64);
 }
 
 /*
@@ -563,7 +563,7 @@ DiskannFilterSummaryInit(const DiskannLayout *layout, char *summary)
 		}
 		else if (layout->filter_kinds[i] != DISKANN_FILTER_INTARRAY)
 			w[0] = PG_UINT64_MAX;
-		memcpy(SummaryWords(summary, i), w, sizeof(w));
+		memcpy(summary + SummaryOffset(i), w, sizeof(w));
 	}
 }
 
@@ -586,7 +586,7 @@ DiskannFilterSummaryAdd(const DiskannLayout *layout, char *summary, const char *
 
 		if (nulls & (1U << i))
 			continue;
-		memcpy(w, SummaryWords(summary, i), sizeof(w));
+		memcpy(w, summary + SummaryOffset(i), sizeof(w));
 		memcpy(v, record + offsets[i], KindWidth(layout->filter_kinds[i]));
 		switch (layout->filter_kinds[i])
 		{
@@ -603,7 +603,7 @@ DiskannFilterSummaryAdd(const DiskannLayout *layout, char *summary, const char *
 				w[1] = Max(w[1], v[0]);
 				break;
 		}
-		memcpy(SummaryWords(summary, i), w, sizeof(w));
+		memcpy(summary + SummaryOffset(i), w, sizeof(w));
 	}
 }
 
@@ -640,7 +640,7 @@ DiskannFilterSummaryMatches(const DiskannFilter *filter, const char *summary)
 		const DiskannFilterKey *key = &filter->keys[i];
 		uint64		w[2];
 
-		memcpy(w, summary + key->column * 2 * sizeof(uint64), sizeof(w));
+		memcpy(w, summary + SummaryOffset(key->column), sizeof(w));
 		if (!KeyRangeMatches(key, w))
 			return false;
 	}

@@ -377,6 +377,30 @@ DiskannNumGroups(const DiskannLayout *layout, BlockNumber nblocks)
 }
 
 /*
+ * DiskannHeadOffset
+ *		Offset of head i of a group within its head page's data area (after
+ *		the group summary, if any).
+ */
+uint32
+DiskannHeadOffset(const DiskannLayout *layout, uint32 i)
+{
+	return layout->summary_size + i * layout->head_size;
+}
+
+/*
+ * DiskannSlotOffset
+ *		Offset of vector slot i of a group from the start of the group's
+ *		data (its pages' data areas back to back): after the summary and
+ *		all heads.
+ */
+uint64
+DiskannSlotOffset(const DiskannLayout *layout, uint32 i)
+{
+	return DiskannHeadOffset(layout, layout->heads_per_group) +
+		(uint64) i * layout->vector_size;
+}
+
+/*
  * DiskannHeadPosition
  *		Block and offset (within the page's data area) of node's head.
  */
@@ -385,7 +409,7 @@ DiskannHeadPosition(const DiskannLayout *layout, DiskannNode node,
 					BlockNumber *blkno, uint32 *offset)
 {
 	*blkno = DiskannGroupFirstBlock(layout, node / layout->heads_per_group);
-	*offset = layout->summary_size + (node % layout->heads_per_group) * layout->head_size;
+	*offset = DiskannHeadOffset(layout, node % layout->heads_per_group);
 }
 
 /*
@@ -397,9 +421,7 @@ void
 DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
 					  BlockNumber *blkno, uint32 *offset)
 {
-	uint64		pos = layout->summary_size +
-		(uint64) layout->heads_per_group * layout->head_size +
-		(uint64) (node % layout->heads_per_group) * layout->vector_size;
+	uint64		pos = DiskannSlotOffset(layout, node % layout->heads_per_group);
 
 	*blkno = DiskannGroupFirstBlock(layout, node / layout->heads_per_group) +
 		(BlockNumber) (pos / DISKANN_PAGE_DATA_SIZE);
@@ -413,8 +435,7 @@ DiskannVectorPosition(const DiskannLayout *layout, DiskannNode node,
 DiskannNodeHeader *
 DiskannPageHead(Page page, const DiskannLayout *layout, uint32 i)
 {
-	return (DiskannNodeHeader *) (PageGetContents(page) + layout->summary_size +
-								  i * layout->head_size);
+	return (DiskannNodeHeader *) (PageGetContents(page) + DiskannHeadOffset(layout, i));
 }
 
 /*
@@ -459,6 +480,26 @@ DiskannIsHeadPage(Page page)
 		PageGetSpecialSize(page) == MAXALIGN(sizeof(DiskannPageOpaqueData)) &&
 		DiskannPageGetOpaque(page)->page_id == DISKANN_PAGE_ID &&
 		(DiskannPageGetOpaque(page)->flags & DISKANN_PAGE_HEADS) != 0;
+}
+
+/*
+ * DiskannHeadPageOk
+ *		Is buf (locked) an initialised head page?  An all-zero page (left by
+ *		a crash while a group was being added) is not, and holds no nodes;
+ *		any other page that is not a diskann head page means the index is
+ *		corrupted (the block is a group's first by arithmetic).
+ */
+bool
+DiskannHeadPageOk(Relation index, Buffer buf)
+{
+	Page		page = BufferGetPage(buf);
+
+	if (PageIsNew(page))
+		return false;
+	if (!DiskannIsHeadPage(page))
+		DiskannPageCorrupted(index, BufferGetBlockNumber(buf),
+							 "The first page of a group is not a diskann head page.");
+	return true;
 }
 
 /*
@@ -523,11 +564,10 @@ void
 DiskannCheckHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 				 const DiskannNodeHeader *hdr, const DiskannNode *nbrs)
 {
-	BlockNumber blkno;
-	uint32		offset;
+	/* the head page's block, only needed to name it in an error */
+	BlockNumber blkno = DiskannGroupFirstBlock(layout, node / layout->heads_per_group);
 	uint32		known = DiskannGetBackendCache(index)->known_nodes;
 
-	DiskannHeadPosition(layout, node, &blkno, &offset);
 	if (hdr->num_neighbors > layout->num_neighbors)
 	{
 		char		detail[128];
@@ -559,12 +599,8 @@ DiskannCheckHead(Relation index, const DiskannLayout *layout, DiskannNode node,
 Buffer
 DiskannPinHeadPage(Relation index, const DiskannLayout *layout, uint32 group)
 {
-	BlockNumber blkno;
-	uint32		offset;
-	Buffer		buf;
+	Buffer		buf = ReadNodeBuffer(index, DiskannGroupFirstBlock(layout, group));
 
-	DiskannHeadPosition(layout, group * layout->heads_per_group, &blkno, &offset);
-	buf = ReadNodeBuffer(index, blkno);
 	__builtin_prefetch(BufferGetPage(buf));
 	if (layout->summary_size == 0)
 		DiskannPrefetchHeads(BufferGetPage(buf), layout);
@@ -593,7 +629,7 @@ DiskannPrefetchHeads(Page page, const DiskannLayout *layout)
  * DiskannCopyHead
  *		Copy node's header and (if nbrs is not NULL) its R neighbour
  *		entries, under a share lock of the head's page, unchecked: degree
- *		and numbers as stored (the degree capped at R).  A head on a page
+ *		and numbers as stored (a degree beyond R too).  A head on a page
  *		not yet initialised reads as flags 0, no neighbours.  For
  *		diskann_verify, which reports what is wrong; others use
  *		DiskannReadHead.
@@ -918,8 +954,7 @@ DiskannFillGroupImage(const DiskannLayout *layout, char *image)
 		DiskannFilterSummaryInit(layout, image);
 	for (uint32 i = 0; i < layout->heads_per_group; i++)
 	{
-		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + layout->summary_size +
-														 i * layout->head_size);
+		DiskannNodeHeader *hdr = (DiskannNodeHeader *) (image + DiskannHeadOffset(layout, i));
 		DiskannNode *nbrs = DiskannHeadNeighbors(hdr);
 
 		hdr->flags = DISKANN_NODE_FREE;

@@ -1044,6 +1044,7 @@ StartSearch(IndexScanDesc scan)
 	DiskannMetaPageData meta;
 	ScanKey		key = &scan->orderByData[0];
 	uint32		ngroups;
+	uint32		grp_cap;
 	ScanCandidate entry;
 
 	so->started = true;
@@ -1070,12 +1071,13 @@ StartSearch(IndexScanDesc scan)
 	so->bounds = palloc(sizeof(float) * so->layout.num_neighbors);
 	so->generations = palloc(sizeof(uint32) * so->layout.num_neighbors);
 	so->matches = palloc(sizeof(bool) * so->layout.num_neighbors);
-	so->grp_nodes = palloc(sizeof(DiskannNode) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
-	so->grp_headgen = palloc(sizeof(uint32) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
-	so->grp_tids = palloc(sizeof(ItemPointerData) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
-	so->grp_dists = palloc(sizeof(float) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
-	so->grp_bounds = palloc(sizeof(float) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
-	so->grp_vecgen = palloc(sizeof(uint32) * so->layout.heads_per_group * EXACT_BATCH_GROUPS);
+	grp_cap = so->layout.heads_per_group * EXACT_BATCH_GROUPS;
+	so->grp_nodes = palloc(sizeof(DiskannNode) * grp_cap);
+	so->grp_headgen = palloc(sizeof(uint32) * grp_cap);
+	so->grp_tids = palloc(sizeof(ItemPointerData) * grp_cap);
+	so->grp_dists = palloc(sizeof(float) * grp_cap);
+	so->grp_bounds = palloc(sizeof(float) * grp_cap);
+	so->grp_vecgen = palloc(sizeof(uint32) * grp_cap);
 	so->last_distance = -get_float4_infinity();
 	so->exact_floor = -get_float4_infinity();
 	so->max_rows = (int) Max(1024, Min((double) work_mem * 1024 / sizeof(ExactRow),

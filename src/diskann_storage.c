@@ -147,12 +147,14 @@ TryClaimOnPage(Relation index, const DiskannLayout *layout, uint32 group,
 	Buffer		buf = ReadBuffer(index, blkno);
 	Page		page;
 	int			found = -1;
+	uint32		heads;
 	bool		anyfree = false;
 
 	*more = false;
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	for (uint32 i = 0; DiskannHeadPageOk(index, buf) && i < layout->heads_per_group; i++)
+	heads = DiskannHeadPageOk(index, buf) ? layout->heads_per_group : 0;
+	for (uint32 i = 0; i < heads; i++)
 	{
 		DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
 

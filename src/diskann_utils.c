@@ -353,28 +353,6 @@ DiskannPageCorrupted(Relation index, BlockNumber blkno, const char *detail)
 }
 
 /*
- * DiskannHeadPageOk
- *		Is buf (locked) an initialised head page?  An all-zero page (left by
- *		a crash while a group was being added) is not, and holds no nodes;
- *		any other page that is not a diskann head page means the index is
- *		corrupted (the block is a group's first by arithmetic).
- */
-bool
-DiskannHeadPageOk(Relation index, Buffer buf)
-{
-	Page		page = BufferGetPage(buf);
-
-	if (PageIsNew(page))
-		return false;
-	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(DiskannPageOpaqueData)) ||
-		DiskannPageGetOpaque(page)->page_id != DISKANN_PAGE_ID ||
-		(DiskannPageGetOpaque(page)->flags & DISKANN_PAGE_HEADS) == 0)
-		DiskannPageCorrupted(index, BufferGetBlockNumber(buf),
-							 "The first page of a group is not a diskann head page.");
-	return true;
-}
-
-/*
  * DiskannInitPage
  *		Initialise a diskann page with the given flags.
  */

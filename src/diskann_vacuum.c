@@ -256,11 +256,13 @@ CollectRepaired(IndexVacuumInfo *info, const DiskannLayout *layout, uint32 ngrou
 											 DiskannGroupFirstBlock(layout, group),
 											 RBM_NORMAL, info->strategy);
 		Page		page;
+		uint32		heads;
 
 		vacuum_delay_point();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		for (uint32 i = 0; DiskannHeadPageOk(index, buf) && i < layout->heads_per_group; i++)
+		heads = DiskannHeadPageOk(index, buf) ? layout->heads_per_group : 0;
+		for (uint32 i = 0; i < heads; i++)
 		{
 			DiskannNodeHeader *hdr = DiskannPageHead(page, layout, i);
 			DiskannNode node = group * layout->heads_per_group + i;

@@ -56,8 +56,7 @@ OpenInspect(Oid relid, Inspect *in)
 	DiskannLayoutFromMeta(in->index, &in->layout, &in->meta);
 	in->nblocks = RelationGetNumberOfBlocks(index);
 	in->ngroups = DiskannNumGroups(&in->layout, in->nblocks);
-	in->heads = palloc(in->layout.summary_size +
-					   (size_t) in->layout.heads_per_group * in->layout.head_size);
+	in->heads = palloc(DiskannHeadOffset(&in->layout, in->layout.heads_per_group));
 }
 
 /*
@@ -79,8 +78,8 @@ ReadGroupHeads(Inspect *in, uint32 group, bool strict)
 	in->head_page_ok = strict ? DiskannHeadPageOk(in->index, buf) : DiskannIsHeadPage(page);
 	in->head_page_new = PageIsNew(page);
 	if (in->head_page_ok)
-		memcpy(in->heads, PageGetContents(page), in->layout.summary_size +
-			   (size_t) in->layout.heads_per_group * in->layout.head_size);
+		memcpy(in->heads, PageGetContents(page),
+			   DiskannHeadOffset(&in->layout, in->layout.heads_per_group));
 	UnlockReleaseBuffer(buf);
 }
 
@@ -91,8 +90,7 @@ ReadGroupHeads(Inspect *in, uint32 group, bool strict)
 static DiskannNodeHeader *
 GroupHead(Inspect *in, uint32 i)
 {
-	return (DiskannNodeHeader *) (in->heads + in->layout.summary_size +
-								  (size_t) i * in->layout.head_size);
+	return (DiskannNodeHeader *) (in->heads + DiskannHeadOffset(&in->layout, i));
 }
 
 /*
